@@ -1,0 +1,112 @@
+"""The result records: how a solve ended, and the plan it produced."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+
+class Status(enum.Enum):
+    """How a solve ended, in the planner's words."""
+
+    OPTIMAL = "proven optimal"
+    FEASIBLE = "best found"
+    INFEASIBLE = "rules cannot all hold"
+    NO_SOLUTION = "no plan found in time"
+
+    @property
+    def has_plan(self) -> bool:
+        """True when the solve produced a plan."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What a solver run produced.
+
+    Attributes
+    ----------
+    status : Status
+    objective : float or None
+        The plan's objective as the solver reports it.
+    bound : float or None
+        The best proven bound on the optimum (None when unknown).
+    gap : float or None
+        Relative gap between plan and bound (0 when proven optimal).
+    seconds : float
+        Solver wall time.
+    solver : str
+        Solver name and version.
+    gap_limit : float
+        The gap at which the solver was told to stop.
+    """
+
+    status: Status
+    objective: Optional[float]
+    bound: Optional[float]
+    gap: Optional[float]
+    seconds: float
+    solver: str
+    gap_limit: float = 0.0
+
+    def describe(self) -> str:
+        """One honest phrase: 'proven optimal (gap 0.0012%)' or 'best found, gap 2.1%'."""
+        if self.status is Status.OPTIMAL:
+            if self.gap is None or self.gap <= 1e-9:
+                return "proven optimal"
+            return f"proven optimal (gap {percent(self.gap)}, limit {percent(self.gap_limit)})"
+        if self.status is Status.FEASIBLE:
+            gap = "unknown" if self.gap is None else percent(self.gap)
+            return f"best found, gap {gap} (time limit reached)"
+        return self.status.value
+
+
+def percent(fraction: float) -> str:
+    """A small fraction as a percent with two significant digits: 0.0087%."""
+    if fraction == 0:
+        return "0%"
+    return f"{fraction * 100:.2g}%"
+
+
+@dataclass
+class Plan:
+    """A checked plan.
+
+    Attributes
+    ----------
+    posts : numpy.ndarray
+        Posts per creator, aligned with the campaign's creators.
+    outcome : SolveOutcome
+    engagement, spend : float
+        Recomputed by the independent checker.
+    rules : pandas.DataFrame
+        The checker's evaluation of every rule.
+    baseline_posts : numpy.ndarray or None
+        The rule-of-thumb plan, for comparison.
+    baseline_engagement : float or None
+    baseline_violations : list of str
+        Rules the rule-of-thumb plan breaks.
+    warnings : list of str
+    timings : dict
+        Seconds per stage.
+    """
+
+    posts: np.ndarray
+    outcome: SolveOutcome
+    engagement: float
+    spend: float
+    rules: pd.DataFrame
+    baseline_posts: Optional[np.ndarray] = None
+    baseline_engagement: Optional[float] = None
+    baseline_violations: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def creators_booked(self) -> int:
+        """Number of creators with at least one post."""
+        return int((self.posts > 0).sum())

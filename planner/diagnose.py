@@ -1,0 +1,168 @@
+"""Why rules cannot all hold, in the planner's words.
+
+Two layers: instant pre-checks for the common conflicts (each names the sheet,
+group and numbers), then, when none fires, an elastic re-solve that gives each
+rule a slack, minimises the total relative relaxation, and names every rule
+that had to give, with how far. The elastic solution is itself a plan that
+meets the relaxed rules, so the relaxation it reports is one that works.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.campaign import EXCLUDE, MUST, Campaign
+from models.plan import Status
+from models.program import build_program, effective_max_posts
+from planner.solve import solve
+
+_SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
+
+
+def rule_words(campaign: Campaign, name: str) -> str:
+    """Where a rule lives and what it says: 'Niches sheet, beauty: min_share 40%'."""
+    kind, _, key = name.partition(":")
+    settings = campaign.settings
+    if kind == "budget":
+        return f"Budget sheet: total_budget ${settings.total_budget:,.2f}"
+    if kind in ("min_creators", "max_creators"):
+        return f"Budget sheet: {kind} {getattr(settings, kind)}"
+    if kind == "must_include":
+        rows = campaign.creators.loc[campaign.creators["creator"] == key, "row"]
+        row = f"row {int(rows.iat[0])}, " if len(rows) else ""
+        return f"Creators sheet, {row}include = must for {key}"
+    dimension, _, column = kind.partition("_")
+    for rule in campaign.rules_for(dimension):
+        if rule.group == key:
+            value = getattr(rule, column)
+            shown = f"{value:.2%}" if column.endswith("share") else f"{value}"
+            return f"{_SHEETS[dimension]} sheet, {dimension} {key}: {column} {shown}"
+    return name
+
+
+def _relaxed_words(campaign: Campaign, name: str, info, slack: float) -> str:
+    """How far a rule must move: 'lower to 32.00%' / 'raise to $61,200.00'."""
+    kind = name.partition(":")[0]
+    direction = "raise" if info.sense == "<=" else "lower"
+    if kind == "budget":
+        return f"{direction} total_budget to ${info.limit + slack:,.2f}"
+    if kind.endswith("_share"):
+        budget = campaign.settings.total_budget
+        rule_share = info.limit / budget if campaign.settings.share_basis == "budget" else None
+        if rule_share is not None:
+            moved = rule_share + (slack if info.sense == "<=" else -slack) / budget
+            return f"{direction} {kind.split('_', 1)[1]} to {max(moved, 0):.2%}"
+        return f"{direction} {kind.split('_', 1)[1]} by {slack / budget:.2%} of budget"
+    if kind == "must_include":
+        return "drop the must-include"
+    moved = info.limit + (slack if info.sense == "<=" else -slack)
+    return f"{direction} {kind.split('_', 1)[-1] if '_' in kind else kind} to {int(np.ceil(moved - 1e-9)) if info.sense == '<=' else int(np.floor(moved + 1e-9))}"
+
+
+def precheck(campaign: Campaign) -> list:
+    """Instant checks for the common conflicts; one sentence each, empty when none fires."""
+    creators = campaign.creators
+    settings = campaign.settings
+    budget = settings.total_budget
+    cost = creators["cost_per_post"].to_numpy(float)
+    names = creators["creator"].to_numpy()
+    rows = creators["row"].to_numpy()
+    cap = effective_max_posts(campaign)
+    first = np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
+    must = creators["include"].to_numpy() == MUST
+    problems = []
+
+    if settings.share_basis == "budget":
+        for dimension, sheet in _SHEETS.items():
+            mins = [(r.group, r.min_share) for r in campaign.rules_for(dimension) if r.min_share]
+            total = sum(share for _, share in mins)
+            if total > 1 + 1e-9:
+                parts = ", ".join(f"{g} {s:.0%}" for g, s in mins)
+                problems.append(
+                    f"{sheet} sheet: min_share values add up to {total:.0%} of the budget ({parts}); "
+                    "together they may not exceed 100%"
+                )
+
+    for i in np.flatnonzero(must & (cap == 0)):
+        reason = "is excluded" if creators["include"].iat[i] == EXCLUDE else "cannot be booked"
+        if settings.max_share_per_creator is not None and first[i] * cost[i] > settings.max_share_per_creator * budget:
+            reason = (
+                f"costs ${first[i] * cost[i]:,.2f} for {first[i]} post(s), above the per-creator cap "
+                f"of {settings.max_share_per_creator:.2%} of budget (${settings.max_share_per_creator * budget:,.2f})"
+            )
+        elif creators["max_posts"].iat[i] < first[i]:
+            reason = f"has max_posts {creators['max_posts'].iat[i]} below what booking needs ({first[i]})"
+        problems.append(f"Creators sheet, row {rows[i]}: {names[i]} is a must-include but {reason}")
+
+    must_cost = float((first * cost)[must].sum())
+    if must_cost > budget + 1e-9:
+        problems.append(
+            f"Creators sheet: the {int(must.sum())} must-include creators cost ${must_cost:,.2f} "
+            f"together, above total_budget ${budget:,.2f}"
+        )
+
+    bookable = cap > 0
+    entry = np.sort((first * cost)[bookable])
+    for label, count in (("min_creators", settings.min_creators),):
+        if count is None:
+            continue
+        if count > bookable.sum():
+            problems.append(
+                f"Budget sheet: min_creators {count} but only {int(bookable.sum())} creators can be booked"
+            )
+        elif entry[:count].sum() > budget + 1e-9:
+            problems.append(
+                f"Budget sheet: min_creators {count} needs at least ${entry[:count].sum():,.2f} "
+                f"(the {count} cheapest bookings), above total_budget ${budget:,.2f}"
+            )
+
+    for rule in campaign.groups:
+        members = (creators[rule.dimension].to_numpy() == rule.group) & bookable
+        sheet = _SHEETS[rule.dimension]
+        where = f"{sheet} sheet, {rule.dimension} {rule.group}"
+        if rule.min_creators and rule.min_creators > members.sum():
+            problems.append(
+                f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} of its creators can be booked"
+            )
+        if rule.min_share and settings.share_basis == "budget":
+            most = float((cap * cost)[members].sum())
+            if most < rule.min_share * budget - 1e-6:
+                problems.append(
+                    f"{where}: min_share {rule.min_share:.2%} needs ${rule.min_share * budget:,.2f}, "
+                    f"but all its creators at max_posts cost only ${most:,.2f}"
+                )
+    return problems
+
+
+def explain_infeasible(campaign: Campaign, solver: str, time_limit=None) -> list:
+    """Name the rules that conflict and one relaxation that lets a plan exist.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    solver : str
+    time_limit : float, optional
+
+    Returns
+    -------
+    list of str
+        Plain sentences, most important first.
+    """
+    program = build_program(campaign, elastic=True)
+    outcome = solve(program.problem, solver, time_limit, 1e-6)
+    if not outcome.status.has_plan:
+        return ["the rules cannot all hold, and the diagnosis could not finish in time; "
+                "check per-creator rules (min_posts, must-include, max_posts)"]
+    relaxed = []
+    for name, var in program.elastic.items():
+        slack = var.varValue or 0.0
+        info = program.rules[name]
+        if slack > 1e-6 * max(1.0, info.scale):
+            relaxed.append((slack / info.scale, name, info, slack))
+    relaxed.sort(key=lambda item: -item[0])
+    if not relaxed:
+        return ["the rules cannot all hold together (per-creator rules: min_posts, max_posts, must-include)"]
+    lines = [f"{rule_words(campaign, name)} conflicts with the others" for _, name, _, _ in relaxed]
+    change = "; ".join(_relaxed_words(campaign, name, info, slack) for _, name, info, slack in relaxed)
+    lines.append(f"a plan exists if you change: {change}")
+    return lines

@@ -1,0 +1,201 @@
+"""The pipeline: check -> build -> solve -> extract -> re-check -> compare.
+
+:func:`make_plan` turns validated campaign inputs into a checked :class:`Plan`,
+or raises an error that explains why it cannot.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.metadata
+import platform
+import time
+from dataclasses import fields
+from pathlib import Path
+
+from models.baseline import rule_of_thumb_plan
+from models.campaign import Campaign
+from models.checker import check_plan
+from models.plan import Plan, Status
+from models.program import EmptyProgramError, build_program
+from planner.diagnose import explain_infeasible, precheck
+from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, PlannerError, Problem
+from planner.report import build_workbook, check_output_path, save_atomically
+from planner.solve import solve
+from planner.validate import validate
+from planner.workbook import read_input
+
+
+class PlanCheckError(PlannerError):
+    """The solver's plan failed the independent check: a defect, never written."""
+
+    exit_code = 70
+
+
+def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None) -> Plan:
+    """Compute the best plan for a campaign and check it.
+
+    Parameters
+    ----------
+    campaign : Campaign
+        Validated inputs.
+    solver, time_limit, gap : optional
+        Override the campaign's settings (``"highs"``/``"cbc"``, seconds, fraction).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    InfeasibleError
+        The rules cannot all hold; the message names them.
+    NoPlanInTimeError
+        The time limit passed before any plan was found.
+    InputError
+        Nothing can be booked or nothing is worth anything.
+    """
+    settings = campaign.settings
+    solver = solver or settings.solver
+    time_limit = time_limit if time_limit is not None else settings.time_limit_seconds
+    gap = gap if gap is not None else settings.mip_gap
+    timings = {}
+
+    conflicts = precheck(campaign)
+    if conflicts:
+        raise InfeasibleError(conflicts)
+
+    started = time.perf_counter()
+    try:
+        program = build_program(campaign)
+    except EmptyProgramError as exc:
+        raise InputError(Problem("Creators", f"nothing to plan: {exc}")) from None
+    timings["build"] = time.perf_counter() - started
+
+    outcome = solve(program.problem, solver, time_limit, gap)
+    timings["solve"] = outcome.seconds
+    if outcome.status is Status.INFEASIBLE:
+        raise InfeasibleError(explain_infeasible(campaign, solver, time_limit))
+    if outcome.status is Status.NO_SOLUTION:
+        raise NoPlanInTimeError(
+            f"no plan found within the time limit ({time_limit} s) with {solver}; "
+            "raise time_limit_seconds or --time-limit"
+        )
+
+    started = time.perf_counter()
+    posts = program.posts()
+    check = check_plan(campaign, posts)
+    if not check.ok:
+        raise PlanCheckError(
+            "the solver's plan breaks rules the checker verified independently; "
+            "nothing was written: " + "; ".join(check.violations[:5])
+        )
+    baseline = rule_of_thumb_plan(campaign)
+    baseline_check = check_plan(campaign, baseline)
+    timings["check"] = time.perf_counter() - started
+    warnings = []
+    if outcome.status is Status.FEASIBLE:
+        warnings.append(f"time limit reached: {outcome.describe()}")
+    return Plan(
+        posts=posts,
+        outcome=outcome,
+        engagement=check.engagement,
+        spend=check.spend,
+        rules=check.rules,
+        baseline_posts=baseline,
+        baseline_engagement=baseline_check.engagement,
+        baseline_violations=baseline_check.violations,
+        warnings=warnings,
+        timings=timings,
+    )
+
+
+def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None):
+    """Read and validate an input file.
+
+    Parameters
+    ----------
+    input_path : str or Path
+    budget, solver, time_limit, gap : optional
+        Command-line values that override the Budget sheet.
+
+    Returns
+    -------
+    (Campaign, Validation, float)
+        The campaign, the validation report and the read+validate seconds.
+
+    Raises
+    ------
+    InputError
+    """
+    started = time.perf_counter()
+    raw = read_input(input_path)
+    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
+    campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
+    return campaign, validation, time.perf_counter() - started
+
+
+def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None):
+    """Read, validate, plan, check and write the report: the ``planner plan`` job.
+
+    Parameters
+    ----------
+    input_path, output_path : str or Path
+    budget, solver, time_limit, gap : optional
+        Command-line overrides of the Budget sheet.
+
+    Returns
+    -------
+    (Campaign, Plan)
+
+    Raises
+    ------
+    PlannerError
+        Bad input, rules that cannot all hold, no plan in time; nothing is written.
+    """
+    output_path = check_output_path(output_path, input_path)
+    campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap)
+    plan = make_plan(campaign)
+    plan.warnings = validation.warnings + plan.warnings
+    plan.timings = {"read and validate": read_seconds, **plan.timings}
+    settings = campaign.settings
+    info = {
+        "input": str(Path(input_path).resolve()),
+        "sha256": file_sha256(input_path),
+        "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
+        "versions": versions(),
+        "warnings": plan.warnings,
+        "timings": plan.timings,
+    }
+    started = time.perf_counter()
+    workbook = build_workbook(campaign, plan, info)
+    save_atomically(workbook, output_path)
+    plan.timings["write"] = time.perf_counter() - started
+    return campaign, plan
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def versions() -> dict:
+    """Versions of the planner, Python and the libraries that shaped the result."""
+    found = {"planner": _version("campaign-planner"), "python": platform.python_version()}
+    for package in ("pulp", "highspy", "pandas", "numpy", "openpyxl", "python-calamine"):
+        found[package] = _version(package)
+    return found
+
+
+def _version(package: str) -> str:
+    """Installed version of a package, or 'not installed'."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"

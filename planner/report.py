@@ -1,0 +1,377 @@
+"""The client workbook: Summary, Allocation, By niche / tier / platform, Rules, Run info.
+
+Every table is an Excel table with a frozen header, currency and percent
+formats and fitted widths. Text that came from the input is always written as
+text (never a formula, even when it starts with ``=``, ``+``, ``-`` or ``@``).
+The file is written to a temporary file beside the target and moved into place
+atomically, so a failure never leaves a half-written report.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from models.campaign import Campaign
+from models.checker import plan_engagement
+from models.engagement import engagement_of
+from models.plan import Plan, percent
+from planner.errors import OutputError, Problem
+
+MONEY = '"$"#,##0.00'
+MONEY_WHOLE = '"$"#,##0'
+PERCENT = "0.00%"
+COUNT = "#,##0"
+DECIMAL = "#,##0.00"
+TITLE = Font(bold=True, size=14, color="1F3864")
+BOLD = Font(bold=True)
+LABEL_FILL = PatternFill("solid", fgColor="DDEBF7")
+_FORMULA_START = ("=", "+", "-", "@")
+
+SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Run info")
+
+
+def _set(cell, value, number_format=None):
+    """Write a value; text is forced to stay text, whatever it starts with."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        value = None
+    if isinstance(value, str):
+        value = "".join(ch if ch >= " " or ch in "\t\n" else " " for ch in value)
+        cell.value = value
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START) or value.startswith("#"):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    if number_format:
+        cell.number_format = number_format
+
+
+def allocation_table(campaign: Campaign, plan: Plan) -> pd.DataFrame:
+    """One row per booked creator with what it costs and what it buys."""
+    creators = campaign.creators
+    posts = plan.posts
+    cost = creators["cost_per_post"].to_numpy(float)
+    spend = posts * cost
+    engagement = engagement_of(posts, creators["post_value"].to_numpy(float), campaign.settings.repeat_post_decay)
+    weighted = plan_engagement(campaign, posts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_engagement = np.where(engagement > 0, spend / engagement, np.nan)
+    table = pd.DataFrame(
+        {
+            "creator": creators["creator"],
+            "platform": creators["platform"],
+            "niche": creators["niche"],
+            "tier": creators["tier"],
+            "followers": creators["followers"],
+            "engagement_rate": creators["engagement_rate"],
+            "authenticity": creators["authenticity"],
+            "cost_per_post": cost,
+            "posts": posts,
+            "spend": spend,
+            "expected_engagement": engagement,
+            "weighted_engagement": weighted,
+            "cost_per_engagement": per_engagement,
+            "share_of_budget": spend / campaign.settings.total_budget,
+            "include": creators["include"],
+            "input_row": creators["row"],
+        }
+    )
+    if not len(campaign.extra.columns) == 0:
+        extra = campaign.extra.copy()
+        extra.columns = [c if c not in table.columns else f"{c} (input)" for c in extra.columns]
+        table = pd.concat([table, extra], axis=1)
+    booked = table[posts > 0]
+    return booked.sort_values(["spend", "expected_engagement"], ascending=[False, False]).reset_index(drop=True)
+
+
+def group_table(campaign: Campaign, plan: Plan, dimension: str) -> pd.DataFrame:
+    """Spend, engagement and rules per group of one dimension."""
+    creators = campaign.creators
+    cost = creators["cost_per_post"].to_numpy(float)
+    spend = plan.posts * cost
+    engagement = engagement_of(plan.posts, creators["post_value"].to_numpy(float), campaign.settings.repeat_post_decay)
+    frame = pd.DataFrame(
+        {
+            dimension: creators[dimension].replace("", "(not given)"),
+            "candidates": 1,
+            "creators_booked": (plan.posts > 0).astype(int),
+            "posts": plan.posts,
+            "spend": spend,
+            "expected_engagement": engagement,
+        }
+    )
+    table = frame.groupby(dimension, sort=True).sum().reset_index()
+    total_spend = spend.sum()
+    table["share_of_budget"] = table["spend"] / campaign.settings.total_budget
+    table["share_of_spend"] = table["spend"] / total_spend if total_spend > 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["cost_per_engagement"] = np.where(
+            table["expected_engagement"] > 0, table["spend"] / table["expected_engagement"], np.nan
+        )
+    rules = {g.group: g for g in campaign.rules_for(dimension)}
+    for column in ("min_share", "max_share", "min_creators", "max_creators"):
+        table[column] = [getattr(rules[g], column) if g in rules else None for g in table[dimension]]
+    if dimension == "niche":
+        table["weight"] = [rules[g].weight if g in rules else 1.0 for g in table[dimension]]
+    return table.sort_values("spend", ascending=False).reset_index(drop=True)
+
+
+_FORMATS = {
+    "followers": COUNT,
+    "engagement_rate": PERCENT,
+    "authenticity": "0%",
+    "cost_per_post": MONEY,
+    "posts": COUNT,
+    "spend": MONEY,
+    "expected_engagement": COUNT,
+    "weighted_engagement": COUNT,
+    "cost_per_engagement": '"$"#,##0.0000',
+    "share_of_budget": PERCENT,
+    "share_of_spend": PERCENT,
+    "min_share": PERCENT,
+    "max_share": PERCENT,
+    "candidates": COUNT,
+    "creators_booked": COUNT,
+    "weight": DECIMAL,
+}
+
+
+def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats=None) -> None:
+    """Write a DataFrame as a styled Excel table with a frozen header."""
+    formats = {**_FORMATS, **(formats or {})}
+    columns = list(frame.columns)
+    for j, column in enumerate(columns, start=1):
+        _set(ws.cell(row=first_row, column=j), str(column))
+        ws.cell(row=first_row, column=j).font = BOLD
+    values = frame.to_numpy(object)
+    for i, row in enumerate(values, start=first_row + 1):
+        for j, value in enumerate(row, start=1):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                continue
+            _set(ws.cell(row=i, column=j), value, formats.get(columns[j - 1]))
+    last_row = first_row + max(len(frame), 1)
+    ref = f"A{first_row}:{get_column_letter(len(columns))}{last_row}"
+    table = Table(displayName=name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(table)
+    ws.freeze_panes = ws.cell(row=first_row + 1, column=2 if name == "Allocation" else 1)
+    _fit_widths(ws, frame, first_row)
+
+
+def _fit_widths(ws, frame: pd.DataFrame, first_row: int) -> None:
+    """Column widths from the header and a sample of the values."""
+    sample = frame.head(200)
+    for j, column in enumerate(frame.columns, start=1):
+        texts = [str(column)] + [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in sample[column].tolist()]
+        width = min(max(len(t) for t in texts) + 3, 50)
+        ws.column_dimensions[get_column_letter(j)].width = max(width, 10)
+
+
+def _key_values(ws, rows, start_row: int) -> int:
+    """Label | value rows; returns the next free row."""
+    r = start_row
+    for label, value, number_format in rows:
+        _set(ws.cell(row=r, column=1), label)
+        ws.cell(row=r, column=1).font = BOLD
+        ws.cell(row=r, column=1).fill = LABEL_FILL
+        _set(ws.cell(row=r, column=2), value, number_format)
+        ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", wrap_text=isinstance(value, str) and len(value) > 60)
+        r += 1
+    return r
+
+
+def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
+    """Assemble the report workbook.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    plan : Plan
+    run_info : dict
+        Keys: input, sha256, settings (list of (setting, value, source)),
+        versions (dict), warnings (list of str), timings (dict).
+
+    Returns
+    -------
+    openpyxl.Workbook
+    """
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Summary"
+    allocation = allocation_table(campaign, plan)
+    _summary_sheet(summary, campaign, plan, allocation)
+
+    ws = wb.create_sheet("Allocation")
+    _write_table(ws, allocation, "Allocation")
+
+    for dimension, title in (("niche", "By niche"), ("tier", "By tier"), ("platform", "By platform")):
+        ws = wb.create_sheet(title)
+        table = group_table(campaign, plan, dimension)
+        _write_table(ws, table, title.replace(" ", "_"))
+        if len(table) > 1:
+            _spend_chart(ws, table, dimension)
+
+    ws = wb.create_sheet("Rules")
+    rules = plan.rules.copy()
+    rules["holds"] = rules["holds"].map({True: "yes", False: "NO"})
+    rules["binding"] = rules["binding"].map({True: "binding", False: ""})
+    _write_table(ws, rules, "Rules", formats={"limit": DECIMAL, "planned": DECIMAL, "slack": DECIMAL})
+    _format_rule_units(ws, rules)
+
+    _run_info_sheet(wb.create_sheet("Run info"), plan, run_info)
+    return wb
+
+
+def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame) -> None:
+    """Headline numbers, status and the comparison with the rule-of-thumb plan."""
+    budget = campaign.settings.total_budget
+    _set(ws.cell(row=1, column=1), "Campaign plan")
+    ws.cell(row=1, column=1).font = TITLE
+    engagement = float(allocation["expected_engagement"].sum())
+    weighted = plan.engagement
+    baseline = plan.baseline_engagement or 0.0
+    lift = (weighted - baseline) / baseline if baseline > 0 else None
+    binding = plan.rules.loc[plan.rules["binding"], "rule"].tolist()
+    rows = [
+        ("Status", plan.outcome.describe(), None),
+        ("Total budget", budget, MONEY),
+        ("Planned spend", plan.spend, MONEY),
+        ("Budget left", budget - plan.spend, MONEY),
+        ("Share of budget spent", plan.spend / budget, PERCENT),
+        ("Creators booked", plan.creators_booked, COUNT),
+        ("Posts", int(plan.posts.sum()), COUNT),
+        ("Expected engagement", engagement, COUNT),
+        ("Cost per engagement", plan.spend / engagement if engagement > 0 else None, '"$"#,##0.0000'),
+    ]
+    if not np.isclose(weighted, engagement):
+        rows.append(("Weighted engagement (objective, niche weights applied)", weighted, COUNT))
+    rows += [
+        ("Rule-of-thumb plan (best engagement per dollar first)", baseline, COUNT),
+        ("Lift over the rule-of-thumb plan", lift, PERCENT),
+        (
+            "Rules the rule-of-thumb plan breaks",
+            "; ".join(plan.baseline_violations) if plan.baseline_violations else "none",
+            None,
+        ),
+        ("Binding rules", ", ".join(binding) if binding else "none", None),
+        ("Proven bound on the optimum", plan.outcome.bound, COUNT),
+        ("Optimality gap", plan.outcome.gap, "0.0000%"),
+        ("Solver", plan.outcome.solver, None),
+    ]
+    next_row = _key_values(ws, rows, 3)
+    if plan.warnings:
+        _set(ws.cell(row=next_row + 1, column=1), "Warnings")
+        ws.cell(row=next_row + 1, column=1).font = BOLD
+        for k, warning in enumerate(plan.warnings):
+            _set(ws.cell(row=next_row + 2 + k, column=1), warning)
+    ws.column_dimensions["A"].width = 55
+    ws.column_dimensions["B"].width = 60
+
+
+def _spend_chart(ws, table: pd.DataFrame, dimension: str) -> None:
+    """A native bar chart of spend per group, beside the table."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = f"Spend by {dimension}"
+    chart.y_axis.title = "Spend ($)"
+    chart.y_axis.numFmt = MONEY_WHOLE
+    spend_col = list(table.columns).index("spend") + 1
+    data = Reference(ws, min_col=spend_col, min_row=1, max_row=len(table) + 1)
+    labels = Reference(ws, min_col=1, min_row=2, max_row=len(table) + 1)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(labels)
+    chart.legend = None
+    chart.height = max(7.5, 0.6 * len(table) + 3)
+    chart.width = 16
+    ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}2")
+
+
+def _format_rule_units(ws, rules: pd.DataFrame) -> None:
+    """Per-row formats on the Rules sheet: shares as percents, money as dollars, counts whole."""
+    columns = list(rules.columns)
+    targets = [columns.index(c) + 1 for c in ("limit", "planned", "slack")]
+    for i, unit in enumerate(rules["unit"].tolist(), start=2):
+        number_format = PERCENT if unit.startswith("share") else MONEY if unit == "$" else COUNT
+        for j in targets:
+            ws.cell(row=i, column=j).number_format = number_format
+
+
+def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
+    """Provenance: input file and hash, settings with their source, solver, versions, warnings."""
+    _set(ws.cell(row=1, column=1), "Run info")
+    ws.cell(row=1, column=1).font = TITLE
+    outcome = plan.outcome
+    rows = [
+        ("Input file", info.get("input", ""), None),
+        ("Input SHA-256", info.get("sha256", ""), None),
+        ("Written at", info.get("written_at", ""), None),
+        ("Solver", outcome.solver, None),
+        ("Status", outcome.describe(), None),
+        ("Objective (weighted engagement)", outcome.objective, COUNT),
+        ("Proven bound", outcome.bound, COUNT),
+        ("Gap", outcome.gap, "0.0000%"),
+        ("Gap limit", outcome.gap_limit, "0.0000%"),
+        ("Independent check", "passed: every rule holds", None),
+    ]
+    rows += [(f"Time: {stage} (s)", seconds, "0.000") for stage, seconds in info.get("timings", {}).items()]
+    rows += [(f"Version: {name}", version, None) for name, version in info.get("versions", {}).items()]
+    r = _key_values(ws, rows, 3) + 1
+    settings = pd.DataFrame(info.get("settings", []), columns=["setting", "value", "source"])
+    settings["value"] = settings["value"].map(lambda v: "(none)" if v is None else v)
+    _set(ws.cell(row=r, column=1), "Settings (source: input, default or command line)")
+    ws.cell(row=r, column=1).font = BOLD
+    _write_table(ws, settings, "Settings", first_row=r + 1)
+    r += len(settings) + 3
+    _set(ws.cell(row=r, column=1), "Warnings")
+    ws.cell(row=r, column=1).font = BOLD
+    for k, warning in enumerate(info.get("warnings", []) or ["none"], start=1):
+        _set(ws.cell(row=r + k, column=1), warning)
+    ws.freeze_panes = None
+    ws.column_dimensions["A"].width = 45
+    ws.column_dimensions["B"].width = 70
+    ws.column_dimensions["C"].width = 16
+
+
+def check_output_path(output, input_path=None) -> Path:
+    """Refuse outputs that are not .xlsx or that would replace the input."""
+    output = Path(output)
+    if output.suffix.lower() != ".xlsx":
+        raise OutputError(Problem(str(output), "the report must be an .xlsx file; give a name ending in .xlsx"))
+    if input_path is not None:
+        source = Path(input_path)
+        same = output.resolve() == source.resolve()
+        if not same and output.exists() and source.exists():
+            same = os.path.samefile(output, source)
+        if not same and output.parent.resolve() == source.parent.resolve():
+            same = output.name.casefold() == source.name.casefold()
+        if same:
+            raise OutputError(Problem(str(output), "the report would replace the input file; choose another name"))
+    if not output.parent.exists():
+        raise OutputError(Problem(str(output), f"the folder {output.parent} does not exist"))
+    return output
+
+
+def save_atomically(wb: Workbook, output) -> None:
+    """Save to a temporary file beside the target, then move it into place."""
+    output = Path(output)
+    handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".xlsx", dir=output.parent)
+    os.close(handle)
+    try:
+        wb.save(temporary)
+        os.replace(temporary, output)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -1,0 +1,167 @@
+"""Solver adapter: pick a solver by name, run it quietly, map its outcome to our Status.
+
+PuLP reports "Optimal" when a time limit stops a MIP with a solution in hand;
+``sol_status`` tells the two apart, and the best bound (read from HiGHS's info
+or CBC's log) gives the honest gap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+import pulp
+
+from models.plan import SolveOutcome, Status
+
+#: Solvers by the name planners type; the first is the default.
+SOLVERS = ("highs", "cbc")
+
+
+class SolverUnavailableError(RuntimeError):
+    """The named solver cannot run on this machine."""
+
+
+def solver_version(name: str) -> str:
+    """Human-readable solver name and version."""
+    if name == "highs":
+        return f"HiGHS {_package_version('highspy')} (highspy)"
+    return "CBC (bundled with PuLP %s)" % pulp.__version__
+
+
+def _package_version(name: str) -> str:
+    """Installed version of a package, or 'unknown'."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: float = 1e-4) -> SolveOutcome:
+    """Solve a PuLP problem and report how it ended.
+
+    Parameters
+    ----------
+    problem : pulp.LpProblem
+    solver : str
+        One of :data:`SOLVERS`.
+    time_limit : float, optional
+        Seconds; None for no limit.
+    gap : float
+        Relative gap at which the solver may stop and call the plan proven.
+
+    Returns
+    -------
+    SolveOutcome
+
+    Raises
+    ------
+    ValueError
+        For an unknown solver name (the message lists the valid ones).
+    SolverUnavailableError
+        When the solver cannot run here.
+    """
+    solver = solver.lower()
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    workdir = tempfile.mkdtemp(prefix="planner-solve-")
+    started = time.perf_counter()
+    try:
+        with _quiet_stdout():
+            if solver == "highs":
+                bound, gap_found = _run_highs(problem, time_limit, gap)
+            else:
+                bound, gap_found = _run_cbc(problem, time_limit, gap, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    return _outcome(problem, solver, bound, gap_found, seconds, gap)
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Send anything a solver library prints on file descriptor 1 to /dev/null."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _run_highs(problem, time_limit, gap):
+    """Run HiGHS in-process; return (best bound, gap) in the problem's own sense."""
+    command = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=None)
+    if not command.available():
+        raise SolverUnavailableError("HiGHS is not installed (pip install highspy)")
+    problem.solve(command)
+    info = problem.solverModel.getInfo()
+    sign = -1.0 if problem.sense == pulp.LpMaximize else 1.0
+    bound = getattr(info, "mip_dual_bound", None)
+    bound = None if bound is None or not math.isfinite(bound) else sign * bound
+    found = getattr(info, "mip_gap", None)
+    found = None if found is None or not math.isfinite(found) else float(found)
+    return bound, found
+
+
+# After "Result -", CBC prints the bound in the problem's own sense.
+_CBC_FINAL_BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[0-9.eE+-]+)", re.M)
+# During the search it prints the bound of the minimisation it solves.
+_CBC_SEARCH_BOUND = re.compile(r"best possible (-?[0-9.eE+-]+)")
+
+
+def _run_cbc(problem, time_limit, gap, workdir):
+    """Run the bundled CBC with its files in a private folder; parse the bound from its log."""
+    log = os.path.join(workdir, "cbc.log")
+    command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+    if not command.available():
+        raise SolverUnavailableError("the CBC binary bundled with PuLP cannot run here")
+    command.tmpDir = workdir
+    problem.solve(command)
+    text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+    final = _CBC_FINAL_BOUND.findall(text)
+    if final:
+        return float(final[-1]), None
+    searched = _CBC_SEARCH_BOUND.findall(text)
+    if searched:
+        # PuLP hands CBC the negated objective when maximising.
+        return (-1.0 if problem.sense == pulp.LpMaximize else 1.0) * float(searched[-1]), None
+    return None, None
+
+
+def _outcome(problem, solver, bound, gap_found, seconds, gap_limit) -> SolveOutcome:
+    """Map PuLP's status pair onto our Status, with an honest gap."""
+    name = solver_version(solver)
+    if problem.status == pulp.LpStatusInfeasible or problem.sol_status == pulp.LpSolutionInfeasible:
+        return SolveOutcome(Status.INFEASIBLE, None, None, None, seconds, name, gap_limit)
+    if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        return SolveOutcome(Status.NO_SOLUTION, None, bound, None, seconds, name, gap_limit)
+    objective = pulp.value(problem.objective) or 0.0
+    gap = _relative_gap(objective, bound)
+    if gap is None:
+        gap = gap_found
+    if problem.sol_status == pulp.LpSolutionOptimal:
+        return SolveOutcome(Status.OPTIMAL, objective, bound, gap or 0.0, seconds, name, gap_limit)
+    if gap is not None and gap <= gap_limit + 1e-12:
+        # Stopped by the limit exactly as the bound closed: still a proof.
+        return SolveOutcome(Status.OPTIMAL, objective, bound, gap, seconds, name, gap_limit)
+    return SolveOutcome(Status.FEASIBLE, objective, bound, gap, seconds, name, gap_limit)
+
+
+def _relative_gap(objective, bound):
+    """|bound - objective| / |objective|, the convention HiGHS and CBC share."""
+    if bound is None:
+        return None
+    denominator = max(abs(objective), 1e-10)
+    return max(0.0, abs(bound - objective) / denominator) if abs(bound - objective) > 1e-9 else 0.0

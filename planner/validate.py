@@ -1,0 +1,638 @@
+"""Validation: raw sheets in, a typed :class:`Campaign` out, or every problem found.
+
+One small function per rule; each names every offending row (sheet, row,
+column, value, what to do), and all problems are collected before anything is
+refused. Numbers are parsed in bulk over whole columns, accepting what planners
+write: ``12.5K``, ``1.2M``, ``$1,200``, ``1,200.50``, ``3.5%``, ``0.035``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from models.campaign import (
+    DEFAULT_TIERS,
+    DIMENSIONS,
+    EXCLUDE,
+    MUST,
+    Campaign,
+    GroupRule,
+    Settings,
+    TierBand,
+    tier_of,
+)
+from models.engagement import post_value
+from planner.errors import InputError, Problem
+from planner.solve import SOLVERS
+from planner.workbook import RawWorkbook, normalise_header, table_from_rows
+
+CREATOR_REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
+CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier")
+CREATOR_SYNONYMS = {
+    "handle": "creator",
+    "username": "creator",
+    "influencer": "creator",
+    "creator_handle": "creator",
+    "category": "niche",
+    "follower_count": "followers",
+    "followers_count": "followers",
+    "er": "engagement_rate",
+    "engagement_rate_%": "engagement_rate",
+    "cost": "cost_per_post",
+    "price_per_post": "cost_per_post",
+    "rate_per_post": "cost_per_post",
+}
+SETTING_NAMES = tuple(f.name for f in fields(Settings))
+SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
+_ERROR_CELLS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+_NUMBER = re.compile(
+    r"^(?P<sign>[+-]?)\s*(?P<cur>[$€£¥])?\s*(?P<sign2>[+-]?)\s*"
+    r"(?P<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?P<suffix>[kmb%])?$",
+    re.IGNORECASE,
+)
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+_MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+@dataclass
+class ParsedColumn:
+    """A column parsed to floats: values, which were blank, which were percent strings."""
+
+    values: np.ndarray
+    blank: np.ndarray
+    percent: np.ndarray
+    bad: np.ndarray  # why each unparseable cell was refused ("" when fine)
+
+
+@dataclass
+class Validation:
+    """What validation produced besides the campaign."""
+
+    warnings: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)  # setting -> "input" / "default" / "command line"
+    counts: dict = field(default_factory=dict)
+
+
+def parse_numbers(values) -> ParsedColumn:
+    """Parse a column of cells as numbers, in bulk.
+
+    Parameters
+    ----------
+    values : sequence
+        Raw cell values (numbers, text, None).
+
+    Returns
+    -------
+    ParsedColumn
+        NaN where blank or bad; ``bad`` holds the reason for each refused cell.
+    """
+    series = pd.Series(list(values), dtype=object)
+    n = len(series)
+    out = np.full(n, np.nan)
+    percent = np.zeros(n, bool)
+    bad = np.full(n, "", dtype=object)
+    kinds = series.map(type)
+    is_number = kinds.isin([int, float]).to_numpy()
+    out[is_number] = series[is_number].astype(float).to_numpy()
+    is_text = (kinds == str).to_numpy()
+    text = series[is_text].astype(str).str.replace("\u00a0", "", regex=False).str.strip()
+    blank = np.zeros(n, bool)
+    blank[series.isna().to_numpy() | (is_number & np.isnan(out))] = True
+    if is_text.any():
+        empty = (text == "").to_numpy()
+        idx = np.flatnonzero(is_text)
+        blank[idx[empty]] = True
+        parts = text.str.extract(_NUMBER)
+        matched = parts["num"].notna().to_numpy() & ~empty
+        digits = parts["num"].fillna("")
+        grouped_ok = ~digits.str.contains(",", regex=False) | digits.str.match(_GROUPED)
+        good = matched & grouped_ok.to_numpy()
+        signs = (parts["sign"].fillna("") + parts["sign2"].fillna("")).to_numpy()
+        negative = np.array([s.count("-") % 2 == 1 for s in signs], bool) if len(signs) else np.zeros(0, bool)
+        number = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+        suffix = parts["suffix"].fillna("").str.lower().to_numpy()
+        multiplier = np.array([_MULTIPLIER.get(s, 1.0) for s in suffix]) if len(suffix) else np.ones(0)
+        number = number * multiplier * np.where(negative, -1.0, 1.0)
+        out[idx[good]] = number[good]
+        percent[idx[good]] = suffix[good] == "%"
+        upper = text.str.upper().to_numpy()
+        for j in np.flatnonzero(~good & ~empty):
+            if upper[j] in _ERROR_CELLS:
+                bad[idx[j]] = f"the cell shows the error {upper[j]}; fix the formula or type the value"
+            elif matched[j]:
+                bad[idx[j]] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
+            else:
+                bad[idx[j]] = "is not a number (write e.g. 12500, 12.5K, $1,200 or 3.5%)"
+    other = ~is_number & ~is_text & ~blank
+    for j in np.flatnonzero(other):
+        bad[j] = "is not a number (a date or true/false was found)"
+    return ParsedColumn(out, blank, percent, bad)
+
+
+def clean_text(values) -> np.ndarray:
+    """Cells as trimmed text: numbers without '.0', None as ''."""
+
+    def one(value):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
+
+    return np.array([one(v) for v in values], dtype=object)
+
+
+def identity_key(handle: str) -> str:
+    """Handle as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces."""
+    text = unicodedata.normalize("NFKC", handle)
+    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0\s]", "", text).casefold()
+    return text.lstrip("@")
+
+
+class _Collector:
+    """Collects problems for one sheet, with Excel row numbers."""
+
+    def __init__(self, sheet, rows, headers):
+        self.sheet = sheet
+        self.rows = np.asarray(rows)
+        self.headers = headers
+        self.problems = []
+
+    def add(self, index, column, value, message):
+        """One problem at table index (None for the whole sheet)."""
+        row = None if index is None else int(self.rows[index])
+        shown = self.headers.get(column, column) if column else None
+        self.problems.append(Problem(self.sheet, message, row, shown, value))
+
+    def each(self, mask, column, raw, message):
+        """One problem per row where mask holds."""
+        for i in np.flatnonzero(mask):
+            self.add(i, column, raw[i], message)
+
+
+def _number_column(table, column, collector, *, required, minimum=0.0, allow_percent=False, integer=False):
+    """Parse one numeric column with the checks every number column shares."""
+    raw = table[column].to_numpy(object) if column in table else np.full(len(table), None, object)
+    parsed = parse_numbers(raw)
+    for i in np.flatnonzero(parsed.bad != ""):
+        collector.add(i, column, raw[i], parsed.bad[i])
+    if required:
+        collector.each(parsed.blank, column, raw, "is blank; a value is required")
+    if not allow_percent:
+        collector.each(parsed.percent, column, raw, "is a percent, but this column takes a plain number")
+    values = parsed.values
+    with np.errstate(invalid="ignore"):
+        if minimum is not None:
+            collector.each(values < minimum, column, raw, f"must be at least {minimum:g}")
+        if integer:
+            collector.each(~np.isnan(values) & (np.mod(values, 1) != 0), column, raw, "must be a whole number")
+    return parsed, raw
+
+
+def _fraction_column(table, column, collector, warnings, *, sheet_label):
+    """A 0-1 share column: fractions or percent strings; plain numbers in (1, 100] only as a whole column."""
+    parsed, raw = _number_column(table, column, collector, required=False, minimum=0.0, allow_percent=True)
+    values = parsed.values.copy()
+    values[parsed.percent] /= 100.0
+    plain = ~parsed.percent & ~np.isnan(parsed.values)
+    above_one = plain & (parsed.values > 1)
+    if above_one.any():
+        if (parsed.values[plain] > 1).all() and (parsed.values[plain] <= 100).all():
+            values[plain] /= 100.0
+            warnings.append(
+                f"{sheet_label}: column '{collector.headers.get(column, column)}' holds plain numbers "
+                "between 1 and 100 only; read them as percents (3.5 = 3.5%)"
+            )
+        else:
+            collector.each(
+                above_one,
+                column,
+                raw,
+                "is above 1: write a fraction (0.035) or a percent (3.5%); plain numbers above 1 are "
+                "read as percents only when the whole column is between 1 and 100",
+            )
+    collector.each(~np.isnan(values) & (values > 1 + 1e-12) & ~above_one, column, raw, "is above 100%")
+    return values, raw
+
+
+def validate(raw: RawWorkbook, budget_override=None, overrides=None):
+    """Turn a raw workbook into a Campaign, or raise InputError with every problem.
+
+    Parameters
+    ----------
+    raw : RawWorkbook
+    budget_override : float, optional
+        ``--budget`` from the command line; required for CSV input without a Budget sheet.
+    overrides : dict, optional
+        Settings given on the command line (solver, time_limit_seconds, mip_gap).
+
+    Returns
+    -------
+    (Campaign, Validation)
+
+    Raises
+    ------
+    InputError
+    """
+    report = Validation()
+    problems = []
+    settings, setting_problems = _settings(raw, budget_override, overrides or {}, report)
+    problems += setting_problems
+    tiers, groups, group_problems = _group_sheets(raw, report)
+    problems += group_problems
+    creators, extra, creator_problems = _creators(raw, tiers, report)
+    problems += creator_problems
+    if problems:
+        raise InputError(problems)
+    creators, groups = _align_groups(creators, groups, report)
+    campaign = Campaign(creators=creators, settings=settings, groups=tuple(groups), tiers=tiers, extra=extra)
+    report.counts = {
+        "creators": len(creators),
+        "niches": creators["niche"].nunique(),
+        "rules": sum(1 for g in groups for v in (g.min_share, g.max_share, g.min_creators, g.max_creators) if v is not None),
+    }
+    return campaign, report
+
+
+def _sheet_rows(raw: RawWorkbook, key: str):
+    """Rows of a sheet by normalised name, with its written name and formulas lacking values."""
+    if key not in raw.sheets:
+        return None, None, {}
+    return raw.sheets[key], raw.names[key], raw.formulas_without_value.get(key, {})
+
+
+def _formula_problems(sheet) -> list:
+    """One problem per formula cell with no saved value."""
+    return [
+        Problem(
+            sheet.name,
+            "formula has no saved value; open the file in Excel and save it (or type the value)",
+            row,
+            sheet.headers.get(column, column),
+            formula,
+        )
+        for (row, column), formula in sorted(sheet.missing_values.items())
+        if not column.startswith("_column_")
+    ]
+
+
+def _creators(raw: RawWorkbook, tiers, report: Validation):
+    """The Creators sheet: every column checked, then typed."""
+    rows, name, formulas = _sheet_rows(raw, "creators")
+    if rows is None:
+        found = ", ".join(raw.names.values()) or "none"
+        return None, None, [Problem(str(raw.path), f"no sheet named 'Creators' (sheets found: {found}); add one")]
+    try:
+        sheet = table_from_rows(rows, name, CREATOR_REQUIRED, CREATOR_SYNONYMS, formulas)
+    except InputError as exc:
+        return None, None, exc.problems
+    table = sheet.table
+    problems = _formula_problems(sheet)
+    missing = [c for c in CREATOR_REQUIRED if c not in table.columns]
+    if missing:
+        found = ", ".join(h for h in sheet.headers.values() if h) or "none"
+        problems.append(
+            Problem(name, f"required column(s) missing: {', '.join(missing)} (columns found: {found}); add them", 1)
+        )
+        return None, None, problems
+    if table.empty:
+        problems.append(Problem(name, "has no creator rows under its header; add at least one creator"))
+        return None, None, problems
+    formula_cells = set(sheet.missing_values)
+    c = _Collector(name, sheet.rows, sheet.headers)
+
+    creator = clean_text(table["creator"])
+    c.each(creator == "", "creator", creator, "creator handle is blank; give every row a unique handle")
+    keys = pd.Series([identity_key(h) for h in creator])
+    dup = keys.duplicated(keep=False).to_numpy() & (creator != "")
+    for key in pd.unique(keys[dup]):
+        where = np.flatnonzero((keys == key).to_numpy())
+        rows_text = ", ".join(str(int(sheet.rows[i])) for i in where)
+        for i in where:
+            c.add(i, "creator", creator[i], f"duplicate creator (rows {rows_text}); keep one row per creator")
+
+    niche = clean_text(table["niche"])
+    c.each(niche == "", "niche", niche, "niche is blank; every creator needs a niche")
+
+    followers, _ = _number_column(table, "followers", c, required=True)
+    cost, _ = _number_column(table, "cost_per_post", c, required=True)
+    rate = _engagement_rate(table, c, report)
+    authenticity, _ = (
+        _fraction_column(table, "authenticity", c, report.warnings, sheet_label=name)
+        if "authenticity" in table
+        else (np.ones(len(table)), None)
+    )
+    authenticity = np.where(np.isnan(authenticity), 1.0, authenticity)
+    expected = None
+    if "expected_engagement" in table:
+        expected, _ = _number_column(table, "expected_engagement", c, required=False)
+        expected = expected.values
+    max_posts, max_raw = _number_column(table, "max_posts", c, required=False, integer=True)
+    min_posts, min_raw = _number_column(table, "min_posts", c, required=False, integer=True)
+    max_posts = np.where(max_posts.blank | np.isnan(max_posts.values), 1, max_posts.values)
+    min_posts = np.where(min_posts.blank | np.isnan(min_posts.values), 0, min_posts.values)
+    with np.errstate(invalid="ignore"):
+        c.each(min_posts > max_posts, "min_posts", min_raw, "min_posts is above max_posts; lower it or raise max_posts")
+
+    include = np.array([v.casefold() for v in clean_text(table["include"])] if "include" in table else [""] * len(table), dtype=object)
+    include = np.where(np.isin(include, ["must include", "must-include", "must_include"]), MUST, include)
+    c.each(~np.isin(include, ["", MUST, EXCLUDE]), "include", include, "write 'must', 'exclude' or leave blank")
+    c.each((include == MUST) & (max_posts < 1), "include", include, "a must-include creator needs max_posts of at least 1")
+
+    platform = clean_text(table["platform"]) if "platform" in table else np.full(len(table), "", object)
+    tier_cells = clean_text(table["tier"]) if "tier" in table else np.full(len(table), "", object)
+    by_name = {band.name.casefold(): band.name for band in tiers}
+    tier = np.array([by_name.get(t.casefold(), t) for t in tier_cells], dtype=object)
+    c.each((tier_cells != "") & ~np.isin(tier, [b.name for b in tiers]), "tier", tier_cells,
+           f"unknown tier; use one of {', '.join(b.name for b in tiers)} (or edit the Tiers sheet)")
+    derived = tier_of(np.nan_to_num(followers.values), tiers)
+    tier = np.where(tier_cells == "", derived, tier)
+    c.each((tier == "") & ~np.isnan(followers.values), "followers", table["followers"].to_numpy(object),
+           "falls in no tier band; edit min_followers / max_followers on the Tiers sheet")
+
+    # A formula with no saved value reads as blank: report it once, as the formula.
+    shown = {(row, sheet.headers.get(col, col)) for row, col in formula_cells}
+    problems += [p for p in c.problems if (p.row, p.column) not in shown]
+    if problems:
+        return None, None, problems
+
+    values = post_value(followers.values, rate, authenticity, expected)
+    creators = pd.DataFrame(
+        {
+            "creator": creator,
+            "platform": platform,
+            "niche": niche,
+            "tier": tier,
+            "followers": followers.values,
+            "engagement_rate": rate,
+            "authenticity": authenticity,
+            "cost_per_post": cost.values,
+            "min_posts": min_posts.astype(np.int64),
+            "max_posts": max_posts.astype(np.int64),
+            "include": include,
+            "post_value": values,
+            "row": sheet.rows.to_numpy(np.int64),
+        }
+    )
+    known = set(CREATOR_REQUIRED) | set(CREATOR_OPTIONAL)
+    extra_columns = [col for col in table.columns if col not in known and sheet.headers.get(col)]
+    extra = table[extra_columns].rename(columns={col: sheet.headers[col] for col in extra_columns})
+    return creators, extra.reset_index(drop=True), []
+
+
+def _engagement_rate(table, collector, report) -> np.ndarray:
+    """Engagement rate: a fraction or a percent string; plain 1-100 only as a whole column."""
+    parsed, raw = _number_column(table, "engagement_rate", collector, required=True, allow_percent=True)
+    values = parsed.values.copy()
+    values[parsed.percent] /= 100.0
+    plain = ~parsed.percent & ~np.isnan(parsed.values)
+    above_one = plain & (parsed.values > 1)
+    if above_one.any() and (parsed.values[plain] > 1).all() and (parsed.values[plain] <= 100).all():
+        values[plain] /= 100.0
+        report.warnings.append(
+            f"{collector.sheet}: every engagement_rate is a plain number between 1 and 100, "
+            "so they were read as percents (3.5 = 3.5%)"
+        )
+    else:
+        collector.each(
+            above_one & (parsed.values <= 100),
+            "engagement_rate",
+            raw,
+            "is above 1 while other rows are fractions: write 0.035 or 3.5% (plain numbers above 1 are "
+            "read as percents only when the whole column is between 1 and 100)",
+        )
+        collector.each(above_one & (parsed.values > 100), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
+    collector.each(parsed.percent & (values > 1), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
+    return values
+
+
+def _settings(raw: RawWorkbook, budget_override, overrides, report):
+    """The Budget sheet's setting | value rows, with defaults applied and recorded."""
+    problems = []
+    values = {}
+    rows, name, formulas = _sheet_rows(raw, "budget")
+    defaults = Settings(total_budget=0.0)
+    if rows is not None:
+        header = 0 if rows and {normalise_header(c) for c in rows[0][:2]} >= {"setting", "value"} else -1
+        for index, row in enumerate(rows):
+            if index <= header or not row or all(v is None or str(v).strip() == "" for v in row[:2]):
+                continue
+            excel_row = index + 1
+            key = normalise_header(row[0])
+            cell = row[1] if len(row) > 1 else None
+            if (excel_row, "B") in formulas:
+                problems.append(Problem(name, "formula has no saved value; open the file in Excel and save it", excel_row, "value", formulas[(excel_row, "B")]))
+                continue
+            if key not in SETTING_NAMES:
+                close = difflib.get_close_matches(key, SETTING_NAMES, n=1)
+                if close:
+                    problems.append(Problem(name, f"unknown setting; did you mean '{close[0]}'?", excel_row, "setting", row[0]))
+                else:
+                    report.warnings.append(f"{name} row {excel_row}: setting '{row[0]}' is not one the planner knows; ignored")
+                continue
+            if key in values:
+                problems.append(Problem(name, "setting given twice; keep one row", excel_row, "setting", row[0]))
+                continue
+            parsed, problem = _setting_value(key, cell, name, excel_row)
+            if problem:
+                problems.append(problem)
+            elif parsed is not None:
+                values[key] = parsed
+    for key, value in values.items():
+        report.sources[key] = "input"
+    if budget_override is not None:
+        values["total_budget"] = float(budget_override)
+        report.sources["total_budget"] = "command line"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+            report.sources[key] = "command line"
+    if "total_budget" not in values and not any(p.message.startswith("total_budget") for p in problems):
+        problems.append(
+            Problem(
+                name or str(raw.path),
+                "total_budget is missing; add a row 'total_budget | 50000' to the Budget sheet (or pass --budget)",
+            )
+        )
+    for f in fields(Settings):
+        if f.name not in report.sources:
+            report.sources[f.name] = "default"
+    if problems:
+        return None, problems
+    settings = replace(defaults, **values)
+    if settings.min_creators is not None and settings.max_creators is not None and settings.min_creators > settings.max_creators:
+        problems.append(Problem(name or "Budget", f"min_creators {settings.min_creators} is above max_creators {settings.max_creators}"))
+    return settings, problems
+
+
+def _setting_value(key, cell, sheet, row):
+    """Parse one setting's value; return (value, problem)."""
+
+    def problem(message):
+        return None, Problem(sheet, f"{key} {message}", row, "value", cell)
+
+    if key in ("share_basis", "solver"):
+        text = clean_text([cell])[0].casefold()
+        if text == "":
+            return None, None
+        allowed = ("budget", "spend") if key == "share_basis" else SOLVERS
+        if text not in allowed:
+            return problem(f"must be one of: {', '.join(allowed)}")
+        return text, None
+    parsed = parse_numbers([cell])
+    if parsed.blank[0]:
+        if key == "total_budget":
+            return problem("is blank; give the campaign budget in dollars (e.g. 50000)")
+        return None, None
+    if parsed.bad[0]:
+        return problem(parsed.bad[0])
+    value = float(parsed.values[0])
+    percent = bool(parsed.percent[0])
+    if key == "total_budget":
+        if percent or value <= 0:
+            return problem("must be a positive amount of money (e.g. 50000 or $50,000)")
+        return value, None
+    if key in ("min_creators", "max_creators"):
+        if percent or value < 0 or not float(value).is_integer():
+            return problem("must be a whole number of creators, 0 or more")
+        return int(value), None
+    if key in ("max_share_per_creator", "mip_gap"):
+        if percent:
+            value /= 100.0
+        elif key == "max_share_per_creator" and 1 < value <= 100:
+            return problem("is above 1: write a fraction (0.08) or a percent (8%)")
+        if value < 0 or value > 1 or (key == "max_share_per_creator" and value == 0):
+            return problem("must be a fraction between 0 and 1 (or a percent such as 8%)")
+        return value, None
+    if key == "repeat_post_decay":
+        if percent:
+            value /= 100.0
+        if not 0 < value <= 1:
+            return problem("must be above 0 and at most 1 (1 = every post worth the same)")
+        return value, None
+    if key == "time_limit_seconds":
+        if percent or value <= 0:
+            return problem("must be a positive number of seconds")
+        return value, None
+    return value, None
+
+
+_GROUP_COLUMNS = ("min_share", "max_share", "min_creators", "max_creators", "weight", "min_followers", "max_followers")
+
+
+def _group_sheets(raw: RawWorkbook, report: Validation):
+    """Niches, Tiers and Platforms sheets: one row per group."""
+    problems, groups = [], []
+    tiers = DEFAULT_TIERS
+    for dimension, label in SHEETS.items():
+        rows, name, formulas = _sheet_rows(raw, normalise_header(label))
+        if rows is None or not any(any(v not in (None, "") for v in r) for r in rows):
+            continue
+        try:
+            sheet = table_from_rows(rows, name, (dimension,), {"name": dimension, "group": dimension}, formulas)
+        except InputError as exc:
+            problems += exc.problems
+            continue
+        problems += _formula_problems(sheet)
+        table = sheet.table
+        c = _Collector(name, sheet.rows, sheet.headers)
+        group = clean_text(table[dimension])
+        c.each(group == "", dimension, group, f"{dimension} name is blank")
+        folded = pd.Series([g.casefold() for g in group])
+        c.each(folded.duplicated(keep=False).to_numpy() & (group != ""), dimension, group, f"{dimension} listed twice; keep one row")
+        min_share, _ = _fraction_column(table, "min_share", c, report.warnings, sheet_label=name)
+        max_share, max_raw = _fraction_column(table, "max_share", c, report.warnings, sheet_label=name)
+        with np.errstate(invalid="ignore"):
+            c.each(min_share > max_share, "max_share", max_raw, "max_share is below min_share")
+        counts = {}
+        for col in ("min_creators", "max_creators"):
+            parsed, _ = _number_column(table, col, c, required=False, integer=True)
+            counts[col] = parsed.values
+        with np.errstate(invalid="ignore"):
+            c.each(counts["min_creators"] > counts["max_creators"], "max_creators", table.get("max_creators", pd.Series([None] * len(table))).to_numpy(object), "max_creators is below min_creators")
+        weight = np.ones(len(table))
+        if dimension == "niche" and "weight" in table:
+            parsed, _ = _number_column(table, "weight", c, required=False)
+            weight = np.where(parsed.blank | np.isnan(parsed.values), 1.0, parsed.values)
+        if dimension == "tier":
+            tiers = _tier_bands(table, group, c)
+        for col in table.columns:
+            if col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_") and not (dimension == "niche" and col == "weight"):
+                report.warnings.append(f"{name}: column '{sheet.headers[col]}' is not a rule column; ignored")
+        problems += c.problems
+
+        def opt(value, cast=float):
+            return None if value is None or np.isnan(value) else cast(value)
+
+        for i, g in enumerate(group):
+            if g == "":
+                continue
+            groups.append(
+                GroupRule(
+                    dimension,
+                    g,
+                    opt(min_share[i]),
+                    opt(max_share[i]),
+                    opt(counts["min_creators"][i], int),
+                    opt(counts["max_creators"][i], int),
+                    float(weight[i]),
+                )
+            )
+    return tiers, groups, problems
+
+
+def _tier_bands(table, names, collector):
+    """Follower bands from the Tiers sheet; default thresholds for default names left blank."""
+    defaults = {band.name: band for band in DEFAULT_TIERS}
+    lows, _ = _number_column(table, "min_followers", collector, required=False)
+    highs, high_raw = _number_column(table, "max_followers", collector, required=False)
+    given = ~np.isnan(lows.values) | ~np.isnan(highs.values)
+    if not given.any():
+        return DEFAULT_TIERS
+    bands = []
+    for i, name in enumerate(names):
+        key = name.casefold()
+        if not given[i]:
+            if key in defaults:
+                bands.append(replace(defaults[key], name=name))
+            else:
+                collector.add(i, "min_followers", None, f"tier '{name}' needs min_followers / max_followers")
+            continue
+        low = lows.values[i] if not np.isnan(lows.values[i]) else defaults.get(key, TierBand(name, 0)).min_followers
+        high = highs.values[i] if not np.isnan(highs.values[i]) else defaults.get(key, TierBand(name, 0)).max_followers
+        if high <= low:
+            collector.add(i, "max_followers", high_raw[i], "max_followers must be above min_followers")
+            continue
+        bands.append(TierBand(name, float(low), float(high)))
+    bands.sort(key=lambda b: b.min_followers)
+    for a, b in zip(bands, bands[1:]):
+        if b.min_followers < a.max_followers:
+            collector.add(None, None, None, f"tier bands {a.name} and {b.name} overlap ({a.name} ends at {a.max_followers:,.0f}, {b.name} starts at {b.min_followers:,.0f}); fix min_followers / max_followers")
+    return tuple(bands)
+
+
+def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
+    """Match group names case-insensitively; warn about rules on groups with no creators."""
+    aligned = []
+    for dimension in DIMENSIONS:
+        spelling = {}
+        for value in pd.unique(creators[dimension]):
+            spelling.setdefault(value.casefold(), value)
+        creators[dimension] = [spelling[v.casefold()] for v in creators[dimension]]
+        for rule in (g for g in groups if g.dimension == dimension):
+            name = spelling.get(rule.group.casefold())
+            has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))
+            if name is None and (has_rule or rule.weight != 1.0):
+                report.warnings.append(
+                    f"{SHEETS[dimension]} sheet: {dimension} '{rule.group}' has no creators on the Creators sheet"
+                )
+            name = name or rule.group
+            aligned.append(replace(rule, group=name))
+    return creators, aligned
