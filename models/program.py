@@ -140,7 +140,7 @@ def _add_slot_variables(program: Program) -> None:
     cap = program.max_posts
     for k in range(int(cap.max(initial=0))):
         index = np.flatnonzero(cap > k)
-        variables = [pulp.LpVariable(f"x{i}_{k + 1}", cat=pulp.LpBinary) for i in index]
+        variables = [program.problem.add_variable(f"x{i}_{k + 1}", 0, 1, pulp.LpBinary) for i in index]
         program.slots.append((index, variables))
         if k == 0:
             continue
@@ -186,13 +186,13 @@ def _add_rule(program, name, terms, sense, limit, scale, elastic, rhs_terms=()) 
     for var, coef in rhs_terms:
         expr[var] = expr.get(var, 0.0) - coef
     if elastic:
-        slack = pulp.LpVariable(f"s{len(program.rules)}", lowBound=0)
+        slack = program.problem.add_variable(f"s{len(program.rules)}", lowBound=0)
         program.elastic[name] = slack
         expr[slack] = expr.get(slack, 0.0) + (-1.0 if sense == "<=" else 1.0)
     internal = f"r{len(program.rules)}"
     constraint = expr <= limit if sense == "<=" else expr >= limit
     program.problem.addConstraint(constraint, internal)
-    program.constraints[name] = program.problem.constraints[internal]
+    program.constraints[name] = program.problem.get_constraint_by_name(internal)
     program.rules[name] = RuleInfo(name, sense, float(limit), float(max(scale, 1e-9)))
 
 

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 
 import pulp
 
@@ -124,7 +125,10 @@ _CBC_SEARCH_BOUND = re.compile(r"best possible (-?[0-9.eE+-]+)")
 def _run_cbc(problem, time_limit, gap, workdir):
     """Run the bundled CBC with its files in a private folder; parse the bound from its log."""
     log = os.path.join(workdir, "cbc.log")
-    command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+    with warnings.catch_warnings():
+        # The bundled CBC is what PuLP 3 (pinned) ships; its PuLP 4 deprecation is not the user's concern.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
     if not command.available():
         raise SolverUnavailableError("the CBC binary bundled with PuLP cannot run here")
     command.tmpDir = workdir

@@ -31,9 +31,9 @@ EXAMPLE_CREATORS = (
     ("@plates_by_priya", "youtube", "food", "1.2M", "1.1%", "$14,000", 1, 0, 0.88, None, None, None),
 )
 BUDGET_ROWS = (
-    ("total_budget", 50000, "Campaign budget in dollars (required)."),
-    ("max_share_per_creator", 0.08, "No creator above this share of the budget (blank = no cap)."),
-    ("min_creators", 5, "At least this many creators booked (blank = no minimum)."),
+    ("total_budget", 20000, "Campaign budget in dollars (required)."),
+    ("max_share_per_creator", 0.75, "No creator above this share of the budget (blank = no cap)."),
+    ("min_creators", 2, "At least this many creators booked (blank = no minimum)."),
     ("max_creators", None, "At most this many creators booked (blank = no maximum)."),
     ("repeat_post_decay", 1, "The k-th post by one creator is worth decay^(k-1) of the first (1 = no decay)."),
     ("share_basis", "budget", "'budget': shares are of total_budget; 'spend': of planned spend."),
@@ -43,13 +43,13 @@ BUDGET_ROWS = (
 )
 GROUP_SHEETS = (
     ("Niches", "niche", ("min_share", "max_share", "min_creators", "max_creators", "weight"),
-     (("beauty", 0.10, 0.30, None, None, 1.0), ("fitness", 0.10, None, 2, None, 1.2), ("food", None, 0.30, None, None, 1.0))),
+     (("beauty", 0.05, 0.30, None, None, 1.0), ("fitness", None, None, 1, None, 1.2), ("food", None, 0.80, None, None, 1.0))),
     ("Tiers", "tier", ("min_followers", "max_followers", "min_share", "max_share", "min_creators", "max_creators"),
-     (("nano", 0, 10000, None, None, None, None), ("micro", 10000, 100000, 0.15, None, None, None),
+     (("nano", 0, 10000, None, None, None, None), ("micro", 10000, 100000, 0.05, None, None, None),
       ("mid", 100000, 500000, None, None, None, None), ("macro", 500000, 1000000, None, None, None, None),
-      ("mega", 1000000, None, None, 0.40, None, None))),
+      ("mega", 1000000, None, None, 0.80, None, None))),
     ("Platforms", "platform", ("min_share", "max_share", "min_creators", "max_creators"),
-     (("instagram", None, 0.60, None, None), ("tiktok", 0.10, None, None, None))),
+     (("instagram", None, 0.90, None, None), ("tiktok", None, None, 1, None))),
 )
 INSTRUCTIONS = (
     "How to fill in this workbook",

@@ -265,20 +265,14 @@ def _sheet_rows(raw: RawWorkbook, key: str):
     """Rows of a sheet by normalised name, with its written name and formulas lacking values."""
     if key not in raw.sheets:
         return None, None, {}
-    return raw.sheets[key], raw.names[key], raw.formulas_without_value.get(key, {})
+    return raw.sheets[key], raw.names[key], raw.unreadable_cells.get(key, {})
 
 
-def _formula_problems(sheet) -> list:
+def _unreadable_cell_problems(sheet) -> list:
     """One problem per formula cell with no saved value."""
     return [
-        Problem(
-            sheet.name,
-            "formula has no saved value; open the file in Excel and save it (or type the value)",
-            row,
-            sheet.headers.get(column, column),
-            formula,
-        )
-        for (row, column), formula in sorted(sheet.missing_values.items())
+        Problem(sheet.name, message, row, sheet.headers.get(column, column), shown)
+        for (row, column), (shown, message) in sorted(sheet.missing_values.items())
         if not column.startswith("_column_")
     ]
 
@@ -294,7 +288,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     except InputError as exc:
         return None, None, exc.problems
     table = sheet.table
-    problems = _formula_problems(sheet)
+    problems = _unreadable_cell_problems(sheet)
     missing = [c for c in CREATOR_REQUIRED if c not in table.columns]
     if missing:
         found = ", ".join(h for h in sheet.headers.values() if h) or "none"
@@ -428,7 +422,8 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
             key = normalise_header(row[0])
             cell = row[1] if len(row) > 1 else None
             if (excel_row, "B") in formulas:
-                problems.append(Problem(name, "formula has no saved value; open the file in Excel and save it", excel_row, "value", formulas[(excel_row, "B")]))
+                shown, message = formulas[(excel_row, "B")]
+                problems.append(Problem(name, f"{key}: {message}", excel_row, "value", shown))
                 continue
             if key not in SETTING_NAMES:
                 close = difflib.get_close_matches(key, SETTING_NAMES, n=1)
@@ -540,7 +535,7 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
         except InputError as exc:
             problems += exc.problems
             continue
-        problems += _formula_problems(sheet)
+        problems += _unreadable_cell_problems(sheet)
         table = sheet.table
         c = _Collector(name, sheet.rows, sheet.headers)
         group = clean_text(table[dimension])

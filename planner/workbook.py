@@ -42,7 +42,8 @@ class RawSheet:
     headers : dict
         Normalised column name -> header as written.
     missing_values : dict
-        (row, normalised column) -> formula text, for formulas with no saved value.
+        (row, normalised column) -> (shown value, message) for cells with no
+        readable value: formulas never calculated, error cells.
     """
 
     name: str
@@ -60,7 +61,7 @@ class RawWorkbook:
     kind: str  # "xlsx", "xls" or "csv"
     sheets: dict  # normalised name -> list of rows (raw cell values)
     names: dict  # normalised name -> sheet name as written
-    formulas_without_value: dict = field(default_factory=dict)  # normalised name -> {(row, col): formula}
+    unreadable_cells: dict = field(default_factory=dict)  # normalised name -> {(row, col): (shown, message)}
 
 
 def normalise_header(text) -> str:
@@ -144,7 +145,7 @@ def _read_xlsx(path: Path) -> RawWorkbook:
                 if "EncryptedPackage" in members:
                     raise InputError(Problem(label, "the workbook is password-protected; save a copy without a password"))
                 raise InputError(Problem(label, "this zip file is not an Excel workbook (no xl/workbook.xml)"))
-            formulas = _formulas_without_value(archive)
+            formulas = _unreadable_cells(archive)
     except zipfile.BadZipFile:
         raise InputError(
             Problem(label, "the workbook is truncated or damaged (not a complete xlsx archive); save it again")
@@ -187,11 +188,17 @@ def _read_csv(path: Path) -> RawWorkbook:
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_SAVED_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
 _FORMULA = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
 
 
-def _formulas_without_value(archive: zipfile.ZipFile) -> dict:
-    """Map each sheet (normalised name) to {(row, column letter): formula} for formulas with no saved value."""
+def _unreadable_cells(archive: zipfile.ZipFile) -> dict:
+    """Cells whose value cannot be read, per sheet (normalised name).
+
+    Returns {sheet: {(row, column letter): (shown value, message)}} for formulas
+    with no saved value and for error cells (#N/A, #DIV/0!, ...), which the
+    bulk reader would otherwise pass on as blanks.
+    """
     sheet_paths = _sheet_paths(archive)
     found = {}
     for name, member in sheet_paths.items():
@@ -199,18 +206,25 @@ def _formulas_without_value(archive: zipfile.ZipFile) -> dict:
             xml = archive.read(member)
         except KeyError:
             continue
-        if b"<f" not in xml:
+        if b"<f" not in xml and b't="e"' not in xml:
             continue
         cells = {}
         for match in _CELL.finditer(xml):
-            body = match.group(2) or b""
-            formula = _FORMULA.search(body)
-            if formula is None or b"<v" in body:
+            attributes, body = match.group(1), match.group(2) or b""
+            ref = _REF.search(attributes)
+            if ref is None:
                 continue
-            ref = _REF.search(match.group(1))
-            if ref:
-                text = (formula.group(1) or b"").decode("utf-8", "replace")
-                cells[(int(ref.group(2)), ref.group(1).decode())] = "=" + text
+            key = (int(ref.group(2)), ref.group(1).decode())
+            if b't="e"' in attributes:
+                value = _SAVED_VALUE.search(body)
+                shown = value.group(0)[3:-4].decode("utf-8", "replace") if value else "#error"
+                cells[key] = (shown, f"the cell shows the error {shown}; fix the formula or type the value")
+                continue
+            formula = _FORMULA.search(body)
+            if formula is None or _SAVED_VALUE.search(body):
+                continue
+            text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
+            cells[key] = (text, "formula has no saved value; open the file in Excel and save it (or type the value)")
         if cells:
             found[normalise_header(name)] = cells
     return found
@@ -274,7 +288,7 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
         Alternative normalised header -> canonical name, used when the
         canonical name itself is absent.
     formulas : dict
-        {(row, column letter): formula} for cells with no saved value.
+        {(row, column letter): (shown value, message)} for cells with no readable value.
 
     Returns
     -------

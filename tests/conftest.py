@@ -1,0 +1,97 @@
+"""Shared test helpers: real workbooks written with openpyxl, both real solvers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook
+
+from models.checker import check_plan
+from planner.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sample_inputs"
+SOLVERS = ("highs", "cbc")
+
+
+def write_workbook(path, creators, budget=None, niches=None, tiers=None, platforms=None, extra_sheets=None):
+    """Write an input workbook from plain rows.
+
+    Parameters
+    ----------
+    path : Path
+    creators : list of dict or list of list
+        Dicts (header = keys of the first) or rows with the header first.
+    budget : dict, optional
+        setting -> value rows of the Budget sheet.
+    niches, tiers, platforms : list of dict, optional
+        Group rule rows.
+    extra_sheets : dict, optional
+        Sheet name -> rows (lists), written as given.
+
+    Returns
+    -------
+    Path
+    """
+    wb = Workbook()
+    wb.remove(wb.active)
+    _rows(wb.create_sheet("Creators"), creators)
+    if budget is not None:
+        ws = wb.create_sheet("Budget")
+        ws.append(["setting", "value"])
+        for key, value in budget.items():
+            ws.append([key, value])
+    for title, rows in (("Niches", niches), ("Tiers", tiers), ("Platforms", platforms)):
+        if rows is not None:
+            _rows(wb.create_sheet(title), rows)
+    for title, rows in (extra_sheets or {}).items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return Path(path)
+
+
+def _rows(ws, rows):
+    """Append dict rows (header from the union of keys, in order) or list rows."""
+    if rows and isinstance(rows[0], dict):
+        header = []
+        for row in rows:
+            header += [k for k in row if k not in header]
+        ws.append(header)
+        for row in rows:
+            ws.append([row.get(k) for k in header])
+    else:
+        for row in rows:
+            ws.append(list(row))
+
+
+def creator(name, niche="beauty", followers=10_000, rate=0.05, cost=100, **extra):
+    """One Creators row; engagement per post = followers x rate (authenticity 1)."""
+    return {"creator": name, "niche": niche, "followers": followers, "engagement_rate": rate, "cost_per_post": cost, **extra}
+
+
+def run_cli(*args):
+    """Invoke the planner CLI in-process; returns click's Result."""
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_checked(campaign, plan):
+    """Every plan in the suite passes the independent checker."""
+    result = check_plan(campaign, plan.posts)
+    assert result.ok, result.violations
+    assert np.isclose(result.engagement, plan.engagement)
+
+
+@pytest.fixture(params=SOLVERS)
+def solver(request):
+    """Run the test once per installed solver."""
+    return request.param
+
+
+def c_row(name, value, cost, niche="beauty", **extra):
+    """A creator whose one post is worth exactly `value` (followers = value x 100, rate 1%)."""
+    return creator(name, niche=niche, followers=value * 100, rate=0.01, cost=cost, **extra)
