@@ -104,7 +104,8 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
     for i in np.flatnonzero((include == EXCLUDE) & booked):
         violations.append(f"{names[i]}: excluded but booked")
     for i in np.flatnonzero(include == MUST):
-        rule(f"must_include:{names[i]}", f"must include {names[i]}", ">=", 1, int(booked[i]), "booked", 1)
+        # Always at its limit when it holds; whether it costs anything needs a re-solve, so never "binding" here.
+        rule(f"must_include:{names[i]}", f"must include {names[i]}", ">=", 1, int(booked[i]), "booked", 0)
     if settings.max_share_per_creator is not None:
         cap = settings.max_share_per_creator * budget
         for i in np.flatnonzero(spend > cap + tol):

@@ -35,6 +35,8 @@ DECIMAL = "#,##0.00"
 TITLE = Font(bold=True, size=14, color="1F3864")
 BOLD = Font(bold=True)
 LABEL_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
 _FORMULA_START = ("=", "+", "-", "@")
 
 SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Run info")
@@ -154,7 +156,8 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
     columns = list(frame.columns)
     for j, column in enumerate(columns, start=1):
         _set(ws.cell(row=first_row, column=j), str(column))
-        ws.cell(row=first_row, column=j).font = BOLD
+        ws.cell(row=first_row, column=j).font = HEADER_FONT
+        ws.cell(row=first_row, column=j).fill = HEADER_FILL
     values = frame.to_numpy(object)
     for i, row in enumerate(values, start=first_row + 1):
         for j, value in enumerate(row, start=1):
@@ -167,7 +170,18 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
     ws.freeze_panes = ws.cell(row=first_row + 1, column=2 if name == "Allocation" else 1)
+    ws.print_title_rows = f"{first_row}:{first_row}"
     _fit_widths(ws, frame, first_row)
+    _print_setup(ws, landscape=len(columns) > 6)
+
+
+def _print_setup(ws, landscape: bool) -> None:
+    """Print one page wide, header row repeated, so a PDF or printout reads like the screen."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
 
 
 def _fit_widths(ws, frame: pd.DataFrame, first_row: int) -> None:
@@ -276,8 +290,9 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame)
         ws.cell(row=next_row + 1, column=1).font = BOLD
         for k, warning in enumerate(plan.warnings):
             _set(ws.cell(row=next_row + 2 + k, column=1), warning)
-    ws.column_dimensions["A"].width = 55
-    ws.column_dimensions["B"].width = 60
+    ws.column_dimensions["A"].width = 52
+    ws.column_dimensions["B"].width = 45
+    _print_setup(ws, landscape=False)
 
 
 def _spend_chart(ws, table: pd.DataFrame, dimension: str) -> None:
@@ -295,7 +310,7 @@ def _spend_chart(ws, table: pd.DataFrame, dimension: str) -> None:
     chart.legend = None
     chart.height = max(7.5, 0.6 * len(table) + 3)
     chart.width = 16
-    ws.add_chart(chart, f"{get_column_letter(len(table.columns) + 2)}2")
+    ws.add_chart(chart, f"A{len(table) + 4}")
 
 
 def _format_rule_units(ws, rules: pd.DataFrame) -> None:
@@ -339,9 +354,11 @@ def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
     for k, warning in enumerate(info.get("warnings", []) or ["none"], start=1):
         _set(ws.cell(row=r + k, column=1), warning)
     ws.freeze_panes = None
-    ws.column_dimensions["A"].width = 45
+    ws.print_title_rows = None
+    ws.column_dimensions["A"].width = 40
     ws.column_dimensions["B"].width = 70
     ws.column_dimensions["C"].width = 16
+    _print_setup(ws, landscape=True)
 
 
 def check_output_path(output, input_path=None) -> Path:

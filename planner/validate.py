@@ -31,7 +31,7 @@ from models.campaign import (
 from models.engagement import post_value
 from planner.errors import InputError, Problem
 from planner.solve import SOLVERS
-from planner.workbook import RawWorkbook, normalise_header, table_from_rows
+from planner.workbook import HeaderNotFoundError, RawWorkbook, normalise_header, table_from_rows
 
 CREATOR_REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
 CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier")
@@ -59,6 +59,10 @@ _NUMBER = re.compile(
 )
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+class _NotATable(Problem):
+    """The Creators header was not found (for CSV input: the file is likely not a table at all)."""
 
 
 @dataclass
@@ -99,7 +103,7 @@ def parse_numbers(values) -> ParsedColumn:
     percent = np.zeros(n, bool)
     bad = np.full(n, "", dtype=object)
     kinds = series.map(type)
-    is_number = kinds.isin([int, float]).to_numpy()
+    is_number = series.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))).to_numpy(bool)
     out[is_number] = series[is_number].astype(float).to_numpy()
     is_text = (kinds == str).to_numpy()
     text = series[is_text].astype(str).str.replace("\u00a0", "", regex=False).str.strip()
@@ -113,8 +117,9 @@ def parse_numbers(values) -> ParsedColumn:
         matched = parts["num"].notna().to_numpy() & ~empty
         digits = parts["num"].fillna("")
         grouped_ok = ~digits.str.contains(",", regex=False) | digits.str.match(_GROUPED)
-        good = matched & grouped_ok.to_numpy()
         signs = (parts["sign"].fillna("") + parts["sign2"].fillna("")).to_numpy()
+        single_sign = np.array([len(x) <= 1 for x in signs], bool) if len(signs) else np.zeros(0, bool)
+        good = matched & grouped_ok.to_numpy() & single_sign
         negative = np.array([s.count("-") % 2 == 1 for s in signs], bool) if len(signs) else np.zeros(0, bool)
         number = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
         suffix = parts["suffix"].fillna("").str.lower().to_numpy()
@@ -126,6 +131,8 @@ def parse_numbers(values) -> ParsedColumn:
         for j in np.flatnonzero(~good & ~empty):
             if upper[j] in _ERROR_CELLS:
                 bad[idx[j]] = f"the cell shows the error {upper[j]}; fix the formula or type the value"
+            elif matched[j] and not single_sign[j]:
+                bad[idx[j]] = "has more than one sign; write a single number such as -5 or 5"
             elif matched[j]:
                 bad[idx[j]] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
             else:
@@ -248,6 +255,14 @@ def validate(raw: RawWorkbook, budget_override=None, overrides=None):
     tiers, groups, group_problems = _group_sheets(raw, report)
     problems += group_problems
     creators, extra, creator_problems = _creators(raw, tiers, report)
+    if raw.kind == "csv" and creators is None and any(isinstance(p, _NotATable) for p in creator_problems):
+        raise InputError(
+            Problem(
+                str(raw.path),
+                "is not an Excel workbook, and read as CSV text it has no header row with the columns "
+                f"{', '.join(CREATOR_REQUIRED)}; give a workbook or a CSV export of the Creators table",
+            )
+        )
     problems += creator_problems
     if problems:
         raise InputError(problems)
@@ -285,8 +300,8 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
         return None, None, [Problem(str(raw.path), f"no sheet named 'Creators' (sheets found: {found}); add one")]
     try:
         sheet = table_from_rows(rows, name, CREATOR_REQUIRED, CREATOR_SYNONYMS, formulas)
-    except InputError as exc:
-        return None, None, exc.problems
+    except HeaderNotFoundError as exc:
+        return None, None, [_NotATable(**vars(p)) for p in exc.problems]
     table = sheet.table
     problems = _unreadable_cell_problems(sheet)
     missing = [c for c in CREATOR_REQUIRED if c not in table.columns]
@@ -348,7 +363,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
            f"unknown tier; use one of {', '.join(b.name for b in tiers)} (or edit the Tiers sheet)")
     derived = tier_of(np.nan_to_num(followers.values), tiers)
     tier = np.where(tier_cells == "", derived, tier)
-    c.each((tier == "") & ~np.isnan(followers.values), "followers", table["followers"].to_numpy(object),
+    c.each((tier == "") & (followers.values >= 0), "followers", table["followers"].to_numpy(object),
            "falls in no tier band; edit min_followers / max_followers on the Tiers sheet")
 
     # A formula with no saved value reads as blank: report it once, as the formula.
@@ -391,7 +406,7 @@ def _engagement_rate(table, collector, report) -> np.ndarray:
     if above_one.any() and (parsed.values[plain] > 1).all() and (parsed.values[plain] <= 100).all():
         values[plain] /= 100.0
         report.warnings.append(
-            f"{collector.sheet}: every engagement_rate is a plain number between 1 and 100, "
+            f"{collector.sheet}: every engagement_rate written as a plain number is between 1 and 100, "
             "so they were read as percents (3.5 = 3.5%)"
         )
     else:
@@ -399,8 +414,8 @@ def _engagement_rate(table, collector, report) -> np.ndarray:
             above_one & (parsed.values <= 100),
             "engagement_rate",
             raw,
-            "is above 1 while other rows are fractions: write 0.035 or 3.5% (plain numbers above 1 are "
-            "read as percents only when the whole column is between 1 and 100)",
+            "is above 1 but the column is not entirely between 1 and 100, so it cannot be read as a "
+            "percent: write a fraction (0.035) or a percent (3.5%)",
         )
         collector.each(above_one & (parsed.values > 100), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
     collector.each(parsed.percent & (values > 1), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
@@ -414,7 +429,10 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
     rows, name, formulas = _sheet_rows(raw, "budget")
     defaults = Settings(total_budget=0.0)
     if rows is not None:
-        header = 0 if rows and {normalise_header(c) for c in rows[0][:2]} >= {"setting", "value"} else -1
+        header = next(
+            (i for i, row in enumerate(rows[:20]) if {normalise_header(c) for c in row[:2]} >= {"setting", "value"}),
+            -1,
+        )
         for index, row in enumerate(rows):
             if index <= header or not row or all(v is None or str(v).strip() == "" for v in row[:2]):
                 continue

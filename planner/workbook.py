@@ -27,6 +27,10 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 HEADER_SEARCH_ROWS = 20
 
 
+class HeaderNotFoundError(InputError):
+    """No row near the top of a sheet holds the expected column names."""
+
+
 @dataclass
 class RawSheet:
     """A sheet as read: cell values under normalised headers.
@@ -169,7 +173,9 @@ def _read_csv(path: Path) -> RawWorkbook:
     """Read a CSV export as the Creators sheet (UTF-8 with or without BOM, else cp1252/Mac Roman)."""
     label = str(path)
     data = path.read_bytes()
-    if b"\x00" in data[:4096]:
+    sample = data[:65536]
+    controls = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 13))
+    if b"\x00" in sample or controls > len(sample) // 100:
         raise InputError(Problem(label, "this is neither an Excel workbook nor a CSV text file"))
     for encoding in ("utf-8-sig", "cp1252", "mac_roman"):
         try:
@@ -189,6 +195,7 @@ def _read_csv(path: Path) -> RawWorkbook:
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _SAVED_VALUE = re.compile(rb"<v>[^<]+</v>|<is>")
+_EMPTY_VALUE = re.compile(rb"<v\s*/>|<v></v>")
 _FORMULA = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
 
 
@@ -223,6 +230,8 @@ def _unreadable_cells(archive: zipfile.ZipFile) -> dict:
             formula = _FORMULA.search(body)
             if formula is None or _SAVED_VALUE.search(body):
                 continue
+            if b't="str"' in attributes and _EMPTY_VALUE.search(body):
+                continue  # Excel's saved empty-text result, e.g. =IF(..., "", ...)
             text = "=" + (formula.group(1) or b"").decode("utf-8", "replace")
             cells[key] = (text, "formula has no saved value; open the file in Excel and save it (or type the value)")
         if cells:
@@ -302,12 +311,12 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     header_index = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         names = {_canonical(normalise_header(c), synonyms) for c in row}
-        if all(r in names for r in required[:1]) and len(names & set(required)) >= min(2, len(required)):
+        if len(names & set(required)) >= min(2, len(required)):
             header_index = index
             break
     if header_index is None:
         wanted = ", ".join(required)
-        raise InputError(
+        raise HeaderNotFoundError(
             Problem(sheet, f"no header row with the columns {wanted} in the first {HEADER_SEARCH_ROWS} rows; add them")
         )
     written = list(rows[header_index])

@@ -17,7 +17,7 @@ from random import Random
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from conftest import creator, run_cli, write_workbook
+from tests.conftest import creator, run_cli, write_workbook
 
 REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
 BUDGET = {"total_budget": 5000}
@@ -260,6 +260,67 @@ def test_formula_without_saved_value_in_optional_column_is_refused(tmp_path):
     text = refuse_both(path, tmp_path)
     line = find_line(text, sheet="Creators", row=3, column="max_posts")
     assert "formula" in line.lower(), text
+
+
+def _rewrite_cell_xml(path, old: bytes, new: bytes):
+    """Replace one cell's XML inside the saved workbook (to write what other tools write)."""
+    source = path.read_bytes()
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(source)
+    replaced = 0
+    with zipfile.ZipFile(temporary) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/") and old in data:
+                data = data.replace(old, new)
+                replaced += 1
+            zout.writestr(item, data)
+    temporary.unlink()
+    assert replaced == 1, "cell XML to rewrite not found"
+    return path
+
+
+def test_formula_with_no_value_element_at_all(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", good_creators(), BUDGET)
+    _with_formula(path, "Creators", "E3", "=C3/100")  # E = cost_per_post, row 3 = bob
+    _rewrite_cell_xml(path, b'<c r="E3"><f>C3/100</f><v /></c>', b'<c r="E3"><f>C3/100</f></c>')
+    text = refuse_both(path, tmp_path)
+    line = find_line(text, sheet="Creators", row=3, column="cost_per_post", contains=("=C3/100",))
+    assert "formula" in line.lower()
+
+
+def test_formula_whose_saved_value_is_empty_text_is_not_refused(tmp_path):
+    """Excel saves ``=IF(..., "", ...)`` that evaluated to "" as ``<c t="str"><f>..</f><v/></c>``.
+
+    That formula has a saved value (empty text), so the optional column is just blank.
+    """
+    rows = good_creators()
+    for row in rows:
+        row["platform"] = "instagram"
+    path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
+    _rewrite_cell_xml(
+        path,
+        b'<c r="F2" t="inlineStr"><is><t>instagram</t></is></c>',
+        b'<c r="F2" t="str"><f>IF(B2="beauty","","tiktok")</f><v/></c>',
+    )
+    plan_ok(path, tmp_path)
+    validate_ok(path)
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#VALUE!"])
+def test_spreadsheet_error_cell_in_a_number_column(tmp_path, error):
+    rows = good_creators()
+    rows[1]["engagement_rate"] = error  # openpyxl saves these as error cells (t="e")
+    path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
+    text = refuse_both(path, tmp_path)
+    line = find_line(text, sheet="Creators", row=3, column="engagement_rate", contains=(error,))
+    assert "blank" not in line, line
+
+
+def test_spreadsheet_error_cell_as_budget(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", good_creators(), {"total_budget": "#REF!"})
+    text = refuse_both(path, tmp_path)
+    find_line(text, sheet="Budget", row=2, column="value", contains=("#REF!", "total_budget"))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import creator, run_cli, write_workbook
+from tests.conftest import creator, run_cli, write_workbook
 from planner.validate import parse_numbers
 
 

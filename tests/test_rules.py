@@ -199,7 +199,7 @@ CASES = [
         {},
         110,
         {"A": 1, "C": 1},
-        "must_include:C",
+        None,
     ),
     (
         # A excluded: B + C = 100 (without: A + B = 190).
