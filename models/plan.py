@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -67,9 +68,15 @@ class SolveOutcome:
 
 def percent(fraction: float) -> str:
     """A small fraction as a percent with two significant digits: 0.0087%."""
-    if fraction == 0:
+    value = fraction * 100
+    if value == 0:
         return "0%"
-    return f"{fraction * 100:.2g}%"
+    if value >= 1:
+        return f"{value:.1f}%"
+    if value < 1e-4:
+        return "<0.0001%"
+    digits = 1 - math.floor(math.log10(value))
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
 @dataclass

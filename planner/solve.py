@@ -137,6 +137,8 @@ def _run_cbc(problem, time_limit, gap, workdir):
     final = _CBC_FINAL_BOUND.findall(text)
     if final:
         return float(final[-1]), None
+    if "Result - Optimal solution found" in text:
+        return None, 0.0  # search completed: the plan is the proven optimum
     searched = _CBC_SEARCH_BOUND.findall(text)
     if searched:
         # PuLP hands CBC the negated objective when maximising.
