@@ -4,6 +4,7 @@ Must-include creators are booked first (with their package minimum). Then post
 slots are taken in order of engagement per dollar (free posts first), each
 only if it keeps the plan within the rules a greedy pass can respect: budget,
 per-creator cap, maximum shares, maximum creator counts and package deals.
+With a target engagement, it stops as soon as the target is reached.
 Minimum shares and minimum counts are not pursued; the checker says whether
 the resulting plan happens to meet them.
 """
@@ -53,7 +54,9 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
 
     share_spend = [0.0] * len(share_caps)
     count_now = [0] * len(count_caps)
-    state = {"spend": 0.0}
+    decay = settings.repeat_post_decay
+    target = settings.target_engagement
+    state = {"spend": 0.0, "engagement": 0.0}
 
     def try_add(i: int, k: int) -> bool:
         """Add k posts to creator i if every respected rule still holds."""
@@ -72,6 +75,7 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
             share_spend[j] += extra
         for j in counted:
             count_now[j] += 1
+        state["engagement"] += value[i] * np.power(decay, np.arange(posts[i], posts[i] + k)).sum()
         posts[i] += k
         state["spend"] += extra
         return True
@@ -79,7 +83,6 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
     for i in np.flatnonzero(include == MUST):
         try_add(int(i), int(min_posts[i]))
 
-    decay = settings.repeat_post_decay
     # Every slot (creator, k-th post) ranked by value per dollar; free posts first.
     slot_creator = np.repeat(np.arange(n), max_posts)
     slot_k = np.concatenate([np.arange(m) for m in max_posts]) if n else np.zeros(0, np.int64)
@@ -92,6 +95,8 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
         i = int(slot_creator[s])
         if include[i] == EXCLUDE or slot_value[s] <= 0 or posts[i] != slot_k[s]:
             continue
+        if target is not None and state["engagement"] >= target:
+            break  # target mode: stop at the first plan that reaches the target
         # The first booking of a package deal takes the whole package.
         try_add(i, int(min_posts[i]) if posts[i] == 0 else 1)
     return posts

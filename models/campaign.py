@@ -116,6 +116,9 @@ class Settings:
         Solver time limit; None means no limit.
     mip_gap : float
         Relative optimality gap at which the plan counts as proven.
+    target_engagement : float or None
+        When set, the plan minimises spend subject to weighted expected
+        engagement reaching this target (total_budget stays an upper limit).
     """
 
     total_budget: float
@@ -127,6 +130,31 @@ class Settings:
     solver: str = "highs"
     time_limit_seconds: Optional[float] = None
     mip_gap: float = 1e-4
+    target_engagement: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class MixRule:
+    """A bound on the share of planned spend going to a set of groups.
+
+    For example many-micro: nano + micro tiers take at least 70% of spend.
+    Shares are always of planned spend, whatever ``share_basis`` says.
+    """
+
+    name: str
+    dimension: str
+    groups: tuple
+    min_share: Optional[float] = None
+    max_share: Optional[float] = None
+
+    def describe(self) -> str:
+        """'many-micro: tier nano + micro at least 70.00% of planned spend'."""
+        parts = []
+        if self.min_share is not None:
+            parts.append(f"at least {self.min_share:.2%}")
+        if self.max_share is not None:
+            parts.append(f"at most {self.max_share:.2%}")
+        return f"{self.name}: {self.dimension} {' + '.join(self.groups)} {' and '.join(parts)} of planned spend"
 
 
 #: Defaults applied when the Budget sheet leaves a setting out.
@@ -147,6 +175,8 @@ class Campaign:
         Share, count and weight rules per niche, tier and platform.
     tiers : tuple of TierBand
         The follower bands tiers were derived from.
+    mixes : tuple of MixRule
+        Spend-share rules over sets of groups (scenario mixes).
     extra : pandas.DataFrame
         Input columns the planner does not use, carried through to the report.
     """
@@ -156,6 +186,7 @@ class Campaign:
     groups: tuple = ()
     tiers: tuple = DEFAULT_TIERS
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mixes: tuple = ()
 
     def with_settings(self, **changes) -> "Campaign":
         """Return a copy with some settings replaced."""

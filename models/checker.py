@@ -188,8 +188,25 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
                 1,
             )
 
+    total = spend.sum()
+    for mix in campaign.mixes:
+        members = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups))
+        share = spend[members].sum() / total if total > 0 else None
+        grow_cost = _cheapest(cost[members & can_grow]) / total if total > 0 else 0.0
+        shrink_cost = _cheapest(cost[members & booked]) / total if total > 0 else 0.0
+        for bound, sense, room in ((mix.min_share, ">=", shrink_cost), (mix.max_share, "<=", grow_cost)):
+            if bound is not None:
+                planned = bound if share is None else share  # a share of nothing holds
+                name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
+                rule(name, mix.describe(), sense, bound, planned, "share of planned spend", room)
+
+    target = settings.target_engagement
+    engagement = float(plan_engagement(campaign, posts).sum())
+    if target is not None:
+        rule("target_engagement", "expected engagement reaches the target", ">=", target, engagement, "engagement", 0, target)
+
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
-    return CheckResult(violations, table, float(plan_engagement(campaign, posts).sum()), float(spend.sum()))
+    return CheckResult(violations, table, engagement, float(spend.sum()))
 
 
 def _cheapest(costs) -> float:

@@ -57,7 +57,7 @@ class SolveOutcome:
     def describe(self) -> str:
         """One honest phrase: 'proven optimal (gap 0.0012%)' or 'best found, gap 2.1%'."""
         if self.status is Status.OPTIMAL:
-            if self.gap is None or self.gap <= 1e-9:
+            if self.gap is None or self.gap <= 1e-6:  # within the solvers' own tolerances
                 return "proven optimal"
             return f"proven optimal (gap {percent(self.gap)}, limit {percent(self.gap_limit)})"
         if self.status is Status.FEASIBLE:

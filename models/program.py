@@ -15,7 +15,8 @@ tests can point at them. PuLP constraint names are internal (``r0``, ``r1``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import numpy as np
 import pulp
@@ -42,6 +43,7 @@ class RuleInfo:
     sense: str
     limit: float
     scale: float
+    per_budget: Optional[float] = None  # limit = per_budget x total_budget, when it follows the budget
 
 
 @dataclass
@@ -63,6 +65,27 @@ class Program:
             values = np.array([v.varValue or 0.0 for v in variables])
             posts[index] += (values > 0.5).astype(np.int64)
         return posts
+
+
+def set_budget(program: Program, campaign: Campaign) -> None:
+    """Re-aim a built program at a campaign that differs only in total_budget.
+
+    Changes the budget row, the shares of budget and the per-creator caps in
+    place, so a sweep builds its model once. The program must have been built
+    for the largest budget of the sweep (it then holds every slot needed).
+    """
+    budget = campaign.settings.total_budget
+    for name, info in program.rules.items():
+        if info.per_budget is not None:
+            limit = info.per_budget * budget
+            program.constraints[name].constant = -limit
+            program.rules[name] = replace(info, limit=limit, scale=max(budget, 1e-9))
+    cap = effective_max_posts(campaign)
+    for k, (index, variables) in enumerate(program.slots):
+        open_slot = (cap[index] > k).tolist()
+        for var, is_open in zip(variables, open_slot):
+            var.upBound = 1 if is_open else 0
+    program.campaign = campaign
 
 
 def effective_max_posts(campaign: Campaign) -> np.ndarray:
@@ -108,7 +131,9 @@ def build_program(campaign: Campaign, elastic: bool = False) -> Program:
     EmptyProgramError
         When no creator can be booked or the objective would be empty.
     """
-    problem = pulp.LpProblem("campaign", pulp.LpMinimize if elastic else pulp.LpMaximize)
+    target = campaign.settings.target_engagement
+    minimise = elastic or target is not None
+    problem = pulp.LpProblem("campaign", pulp.LpMinimize if minimise else pulp.LpMaximize)
     program = Program(problem, campaign, effective_max_posts(campaign), [])
     _add_slot_variables(program)
     if not program.slots and not elastic:
@@ -120,6 +145,8 @@ def build_program(campaign: Campaign, elastic: bool = False) -> Program:
         _add_creator_counts,
         _add_group_shares,
         _add_group_counts,
+        _add_mix_shares,
+        _add_target,
     )
     for build in builders:
         build(program, elastic)
@@ -127,6 +154,8 @@ def build_program(campaign: Campaign, elastic: bool = False) -> Program:
         problem.setObjective(
             pulp.lpSum(var * (1.0 / program.rules[name].scale) for name, var in program.elastic.items())
         )
+    elif target is not None:
+        problem.setObjective(pulp.LpAffineExpression(_spend_terms(program)))
     else:
         objective = _engagement_expression(program)
         if not objective:
@@ -180,7 +209,7 @@ def _engagement_expression(program: Program) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(terms)
 
 
-def _add_rule(program, name, terms, sense, limit, scale, elastic, rhs_terms=()) -> None:
+def _add_rule(program, name, terms, sense, limit, scale, elastic, rhs_terms=(), per_budget=None) -> None:
     """Add one named rule: sum(terms) - sum(rhs_terms) (sense) limit."""
     expr = pulp.LpAffineExpression(list(terms))
     for var, coef in rhs_terms:
@@ -193,13 +222,13 @@ def _add_rule(program, name, terms, sense, limit, scale, elastic, rhs_terms=()) 
     constraint = expr <= limit if sense == "<=" else expr >= limit
     program.problem.addConstraint(constraint, internal)
     program.constraints[name] = program.problem.get_constraint_by_name(internal)
-    program.rules[name] = RuleInfo(name, sense, float(limit), float(max(scale, 1e-9)))
+    program.rules[name] = RuleInfo(name, sense, float(limit), float(max(scale, 1e-9)), per_budget)
 
 
 def _add_budget(program: Program, elastic: bool) -> None:
     """Total spend within the budget."""
     budget = program.campaign.settings.total_budget
-    _add_rule(program, "budget", _spend_terms(program), "<=", budget, budget, elastic)
+    _add_rule(program, "budget", _spend_terms(program), "<=", budget, budget, elastic, per_budget=1.0)
 
 
 def _add_must_include(program: Program, elastic: bool) -> None:
@@ -255,7 +284,7 @@ def _add_group_shares(program: Program, elastic: bool) -> None:
                 rhs = [(var, bound * c) for var, c in all_spend]
                 _add_rule(program, name, group_spend, sense, 0.0, budget, elastic, rhs)
             else:
-                _add_rule(program, name, group_spend, sense, bound * budget, budget, elastic)
+                _add_rule(program, name, group_spend, sense, bound * budget, budget, elastic, per_budget=bound)
 
 
 def _add_group_counts(program: Program, elastic: bool) -> None:
@@ -273,3 +302,29 @@ def _add_group_counts(program: Program, elastic: bool) -> None:
         if rule.max_creators is not None:
             name = f"{rule.dimension}_max_creators:{rule.group}"
             _add_rule(program, name, terms, "<=", rule.max_creators, 1, elastic)
+
+
+def _add_mix_shares(program: Program, elastic: bool) -> None:
+    """Spend share of a set of groups, of planned spend (e.g. nano + micro >= 70%)."""
+    campaign = program.campaign
+    if not campaign.mixes:
+        return
+    all_spend = _spend_terms(program)
+    for mix in campaign.mixes:
+        mask = np.isin(campaign.creators[mix.dimension].to_numpy(), list(mix.groups))
+        mix_spend = _spend_terms(program, mask)
+        for bound, sense in ((mix.min_share, ">="), (mix.max_share, "<=")):
+            if bound is None:
+                continue
+            name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
+            rhs = [(var, bound * c) for var, c in all_spend]
+            _add_rule(program, name, mix_spend, sense, 0.0, campaign.settings.total_budget, elastic, rhs)
+
+
+def _add_target(program: Program, elastic: bool) -> None:
+    """Target mode: weighted expected engagement at least the target."""
+    target = program.campaign.settings.target_engagement
+    if target is None:
+        return
+    terms = list(_engagement_expression(program).items())
+    _add_rule(program, "target_engagement", terms, ">=", target, target, elastic)

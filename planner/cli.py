@@ -6,11 +6,14 @@ Exit codes: 0 plan written; 1 bad input (nothing written); 2 usage;
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import sys
 import traceback
 
 import click
+import numpy as np
 
 from planner.errors import EXIT_BAD_INPUT, PlannerError
 from planner.solve import SOLVERS
@@ -75,8 +78,9 @@ def cli(debug):
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove (default 0.0001 = 0.01%).")
 @click.option("--budget", type=MoneyType(), help="Total budget; overrides the Budget sheet (required for CSV input).")
+@click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget):
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -85,7 +89,9 @@ def plan(input_path, output_path, solver, time_limit, gap, budget):
     """
     from planner.pipeline import plan_to_workbook
 
-    _, result = plan_to_workbook(input_path, output_path, budget, solver and solver.lower(), time_limit, gap)
+    _, result = plan_to_workbook(
+        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement
+    )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
     click.echo(f"  spend:       ${result.spend:,.2f}")
@@ -96,6 +102,150 @@ def plan(input_path, output_path, solver, time_limit, gap, budget):
         click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
+
+
+def _solver_options(command):
+    """--solver, --time-limit, --gap and --workers, shared by the multi-scenario commands."""
+    command = click.option("--workers", type=click.IntRange(min=1), help="Processes to run scenarios in (default: one per core).")(command)
+    command = click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove per scenario.")(command)
+    command = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit per scenario, seconds.")(command)
+    command = click.option("--solver", type=click.Choice(SOLVERS, case_sensitive=False), help="MIP solver.")(command)
+    return command
+
+
+def _progress(total: int):
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+    stream = sys.stderr
+    if not stream.isatty():
+        return contextlib.nullcontext(lambda result: None)
+    bar = click.progressbar(length=total, label="Planning scenarios", file=stream, show_pos=True, show_eta=True)
+
+    @contextlib.contextmanager
+    def running():
+        with bar:
+            yield lambda result: bar.update(1)
+
+    return running()
+
+
+def _scenario_summary(results) -> None:
+    """A compact table of the scenarios on the terminal."""
+    click.echo(f"{'scenario':<28} {'budget':>12} {'spend':>12} {'engagement':>12} {'creators':>8}  status")
+    for r in results:
+        budget = r.campaign.settings.total_budget if r.campaign else (r.scenario.budget or 0)
+        if r.plan is not None:
+            click.echo(f"{r.scenario.name[:28]:<28} {budget:>12,.0f} {r.plan.spend:>12,.0f} "
+                       f"{r.plan.engagement:>12,.0f} {r.plan.creators_booked:>8}  {r.plan.outcome.describe()}")
+        else:
+            click.echo(f"{r.scenario.name[:28]:<28} {budget:>12,.0f} {'-':>12} {'-':>12} {'-':>8}  {r.status.value}")
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Workbook to write (.xlsx).")
+@click.option("--budgets", required=True, help="start:stop:step (inclusive) or a comma list, e.g. 20000:200000:20000 or 20k,50k,80k.")
+@click.option("--mix", "mixes", multiple=True, help="Sweep each of these built-in mixes too (many-micro, few-macro, balanced).")
+@click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
+@_solver_options
+@_handle_errors
+def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit, gap, workers):
+    """Plan INPUT once per budget: the efficient frontier of engagement against budget.
+
+    Example:
+
+        planner sweep sample_inputs/typical_campaign.xlsx -o sweep.xlsx --budgets 20000:200000:20000
+    """
+    from planner.pipeline import scenarios_to_workbook
+    from planner.scenarios import BUILTIN_MIXES, parse_budgets, sweep_scenarios
+
+    try:
+        amounts = parse_budgets(budgets)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--budgets") from None
+    for mix in mixes:
+        if mix.casefold() not in BUILTIN_MIXES:
+            raise click.BadParameter(f"{mix!r}; choose from {', '.join(BUILTIN_MIXES)}", param_hint="--mix")
+    lines = [m.casefold() for m in mixes] or [None]
+    scenarios = sweep_scenarios(amounts, lines, mix_share)
+    with _progress(len(scenarios)) as progress:
+        results = scenarios_to_workbook(
+            input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
+            solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress,
+        )
+    click.echo(f"Sweep written to {output_path}")
+    _scenario_summary(results)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Workbook to write (.xlsx).")
+@click.option("--mix", "mixes", multiple=True, help="Compare only these: built-in mixes (many-micro, few-macro, balanced) or Scenarios-sheet names.")
+@click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
+@click.option("--budget", type=MoneyType(), help="Budget for every scenario without its own.")
+@click.option("--target-engagement", type=MoneyType(), help="Compare the smallest spend each scenario needs to reach this engagement.")
+@click.option("--frontier-points", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
+@_solver_options
+@_handle_errors
+def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers):
+    """Plan several mixes of INPUT side by side at the same budget.
+
+    Built in: many-micro (nano + micro tiers take at least 70% of spend),
+    few-macro (macro + mega at least 70%), balanced (no tier rule), plus every
+    row of the input's Scenarios sheet.
+
+    Example:
+
+        planner compare sample_inputs/typical_campaign.xlsx -o compare.xlsx
+    """
+    from planner.pipeline import scenarios_to_workbook
+
+    def make(campaign, raw):
+        return compare_scenarios(campaign, raw, mixes, mix_share, target_engagement, frontier_points)
+
+    with _progress(1) as progress:
+        results = scenarios_to_workbook(
+            input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
+            time_limit=time_limit, gap=gap, workers=workers, progress=progress,
+        )
+    click.echo(f"Comparison written to {output_path}")
+    _scenario_summary(results)
+
+
+def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
+    """The scenarios `compare` runs, and the extra budgets drawn on its frontier."""
+    from planner.errors import InputError, Problem
+    from planner.scenarios import BUILTIN_MIXES, Scenario, mix_scenarios
+    from planner.validate import read_scenarios
+
+    sheet = read_scenarios(raw, campaign)
+    by_name = {s.name.casefold(): s for s in sheet}
+    if mixes:
+        chosen = []
+        for name in mixes:
+            key = name.casefold()
+            if key in by_name:
+                chosen.append(by_name[key])
+            elif key in BUILTIN_MIXES:
+                chosen += mix_scenarios([key], mix_share=mix_share)
+            else:
+                known = ", ".join(list(BUILTIN_MIXES) + [s.name for s in sheet])
+                raise InputError(Problem("Scenarios", f"no scenario or mix named {name!r}; choose from {known}"))
+    else:
+        chosen = mix_scenarios(list(BUILTIN_MIXES), mix_share=mix_share) + sheet
+    if target is not None:
+        chosen = [dataclasses.replace(s, target_engagement=target) for s in chosen]
+    extra = []
+    if target is None and frontier_points > 1:
+        factors = np.linspace(0.5, 1.5, frontier_points)
+        for scenario in chosen:
+            budget = scenario.budget or campaign.settings.total_budget
+            for factor in factors:
+                if abs(factor - 1.0) > 1e-9:
+                    extra.append(dataclasses.replace(
+                        scenario, name=f"{scenario.name} @ ${budget * factor:,.0f}", budget=budget * factor, line=scenario.series
+                    ))
+    return chosen, extra
 
 
 @cli.command()
@@ -110,11 +260,15 @@ def validate(input_path, budget):
         planner validate sample_inputs/typical_campaign.xlsx
     """
     from planner.pipeline import load_campaign
+    from planner.validate import read_scenarios
+    from planner.workbook import read_input
 
     campaign, validation, _ = load_campaign(input_path, budget)
+    scenarios = read_scenarios(read_input(input_path), campaign)
     counts = validation.counts
+    extra = f", {len(scenarios)} scenarios" if scenarios else ""
     click.echo(
-        f"OK: {counts['creators']:,} creators, {counts['niches']} niches, {counts['rules']} group rules, "
+        f"OK: {counts['creators']:,} creators, {counts['niches']} niches, {counts['rules']} group rules{extra}, "
         f"budget ${campaign.settings.total_budget:,.2f}"
     )
     for warning in validation.warnings:

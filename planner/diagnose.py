@@ -27,6 +27,12 @@ def rule_words(campaign: Campaign, name: str) -> str:
         return f"Budget sheet: total_budget ${settings.total_budget:,.2f}"
     if kind in ("min_creators", "max_creators"):
         return f"Budget sheet: {kind} {getattr(settings, kind)}"
+    if kind.startswith("mix_"):
+        for mix in campaign.mixes:
+            if mix.name == key:
+                return f"mix {mix.describe()}"
+    if kind == "target_engagement":
+        return f"target engagement {settings.target_engagement:,.0f}"
     if kind == "must_include":
         rows = campaign.creators.loc[campaign.creators["creator"] == key, "row"]
         row = f"row {int(rows.iat[0])}, " if len(rows) else ""
@@ -41,22 +47,29 @@ def rule_words(campaign: Campaign, name: str) -> str:
 
 
 def _relaxed_words(campaign: Campaign, name: str, info, slack: float) -> str:
-    """How far a rule must move: 'lower to 32.00%' / 'raise to $61,200.00'."""
-    kind = name.partition(":")[0]
+    """How far a rule must move: 'lower niche beauty min_share to 32.00%', 'raise total_budget to $61,200.00'."""
+    kind, _, key = name.partition(":")
     direction = "raise" if info.sense == "<=" else "lower"
     if kind == "budget":
-        return f"{direction} total_budget to ${info.limit + slack:,.2f}"
-    if kind.endswith("_share"):
-        budget = campaign.settings.total_budget
-        rule_share = info.limit / budget if campaign.settings.share_basis == "budget" else None
-        if rule_share is not None:
-            moved = rule_share + (slack if info.sense == "<=" else -slack) / budget
-            return f"{direction} {kind.split('_', 1)[1]} to {max(moved, 0):.2%}"
-        return f"{direction} {kind.split('_', 1)[1]} by {slack / budget:.2%} of budget"
+        return f"raise total_budget to ${info.limit + slack:,.2f}"
     if kind == "must_include":
-        return "drop the must-include"
+        return f"drop the must-include of {key}"
+    if kind == "target_engagement":
+        return f"lower the target engagement to {info.limit - slack:,.0f}"
+    if kind in ("min_creators", "max_creators"):
+        label, column = "", kind
+    else:
+        dimension, column = kind.split("_", 1)
+        label = f"{dimension} {key}"
+    if kind.endswith("_share"):
+        if info.per_budget is not None:
+            budget = campaign.settings.total_budget
+            moved = info.per_budget + (slack if info.sense == "<=" else -slack) / budget
+            return f"{direction} {label} {column} to {max(moved, 0.0):.2%}"
+        return f"{direction} {label} {column} (the plan falls ${slack:,.2f} short of it)"
     moved = info.limit + (slack if info.sense == "<=" else -slack)
-    return f"{direction} {kind.split('_', 1)[-1] if '_' in kind else kind} to {int(np.ceil(moved - 1e-9)) if info.sense == '<=' else int(np.floor(moved + 1e-9))}"
+    whole = int(np.ceil(moved - 1e-9)) if info.sense == "<=" else int(np.floor(moved + 1e-9))
+    return f"{direction} {label} {column} to {max(whole, 0)}".replace("  ", " ")
 
 
 def precheck(campaign: Campaign) -> list:
@@ -131,6 +144,12 @@ def precheck(campaign: Campaign) -> list:
                     f"{where}: min_share {rule.min_share:.2%} needs ${rule.min_share * budget:,.2f}, "
                     f"but all its creators at max_posts cost only ${most:,.2f}"
                 )
+    for mix in campaign.mixes:
+        members = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups)) & bookable
+        if mix.min_share and not members.any():
+            problems.append(
+                f"mix {mix.describe()}, but no creator in {' or '.join(mix.groups)} can be booked"
+            )
     return problems
 
 

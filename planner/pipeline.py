@@ -22,6 +22,8 @@ from models.program import EmptyProgramError, build_program
 from planner.diagnose import explain_infeasible, precheck
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, PlannerError, Problem
 from planner.report import build_workbook, check_output_path, save_atomically
+from planner.scenario_report import build_scenarios_workbook
+from planner.scenarios import Scenario, apply_scenario, run_scenarios
 from planner.solve import solve
 from planner.validate import validate
 from planner.workbook import read_input
@@ -33,7 +35,7 @@ class PlanCheckError(PlannerError):
     exit_code = 70
 
 
-def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None) -> Plan:
+def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, program=None) -> Plan:
     """Compute the best plan for a campaign and check it.
 
     Parameters
@@ -42,6 +44,8 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None) -> Pla
         Validated inputs.
     solver, time_limit, gap : optional
         Override the campaign's settings (``"highs"``/``"cbc"``, seconds, fraction).
+    program : Program, optional
+        A program already built for this campaign (sweeps re-use one).
 
     Returns
     -------
@@ -67,10 +71,8 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None) -> Pla
         raise InfeasibleError(conflicts)
 
     started = time.perf_counter()
-    try:
-        program = build_program(campaign)
-    except EmptyProgramError as exc:
-        raise InputError(Problem("Creators", f"nothing to plan: {exc}")) from None
+    if program is None:
+        program = build_campaign_program(campaign)
     timings["build"] = time.perf_counter() - started
 
     outcome = solve(program.problem, solver, time_limit, gap)
@@ -111,6 +113,14 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None) -> Pla
     )
 
 
+def build_campaign_program(campaign: Campaign):
+    """Build the program, turning an empty one into an input error."""
+    try:
+        return build_program(campaign)
+    except EmptyProgramError as exc:
+        raise InputError(Problem("Creators", f"nothing to plan: {exc}")) from None
+
+
 def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None):
     """Read and validate an input file.
 
@@ -136,7 +146,7 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     return campaign, validation, time.perf_counter() - started
 
 
-def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None):
+def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -144,6 +154,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     input_path, output_path : str or Path
     budget, solver, time_limit, gap : optional
         Command-line overrides of the Budget sheet.
+    target : float, optional
+        Find the smallest spend reaching this weighted expected engagement.
 
     Returns
     -------
@@ -156,24 +168,77 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     """
     output_path = check_output_path(output_path, input_path)
     campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap)
+    if target is not None:
+        campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
+        validation.sources["target_engagement"] = "command line"
+        validation.sources["share_basis"] = "target mode (shares of planned spend)"
     plan = make_plan(campaign)
     plan.warnings = validation.warnings + plan.warnings
     plan.timings = {"read and validate": read_seconds, **plan.timings}
-    settings = campaign.settings
-    info = {
-        "input": str(Path(input_path).resolve()),
-        "sha256": file_sha256(input_path),
-        "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
-        "versions": versions(),
-        "warnings": plan.warnings,
-        "timings": plan.timings,
-    }
+    info = run_info(input_path, campaign, validation, plan.warnings, plan.timings)
     started = time.perf_counter()
     workbook = build_workbook(campaign, plan, info)
     save_atomically(workbook, output_path)
     plan.timings["write"] = time.perf_counter() - started
     return campaign, plan
+
+
+def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget=None, solver=None,
+                          time_limit=None, gap=None, workers=None, progress=None):
+    """Read, validate, run several scenarios and write the comparison workbook.
+
+    Parameters
+    ----------
+    input_path, output_path : str or Path
+    make_scenarios : callable
+        ``make_scenarios(campaign, raw) -> (scenarios, frontier_points)``: the
+        scenarios compared, and extra budgets drawn only on the frontier.
+    title : str
+        Heading of the Summary sheet.
+    budget, solver, time_limit, gap : optional
+        Command-line overrides.
+    workers : int, optional
+        Processes to run scenarios in.
+    progress : callable, optional
+        Called with each finished scenario.
+
+    Returns
+    -------
+    list of ScenarioResult
+    """
+    output_path = check_output_path(output_path, input_path)
+    started = time.perf_counter()
+    raw = read_input(input_path)
+    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
+    campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
+    scenarios, frontier_points = make_scenarios(campaign, raw)
+    timings = {"read and validate": time.perf_counter() - started}
+    started = time.perf_counter()
+    everything = run_scenarios(campaign, list(scenarios) + list(frontier_points), workers=workers, progress=progress)
+    results = everything[: len(scenarios)]
+    timings["scenarios"] = time.perf_counter() - started
+    warnings = list(validation.warnings)
+    for result in results:
+        if result.plan is not None and result.plan.warnings:
+            warnings += [f"{result.scenario.name}: {w}" for w in result.plan.warnings]
+    info = run_info(input_path, campaign, validation, warnings, timings)
+    workbook = build_scenarios_workbook(results, info, title, frontier_results=everything)
+    save_atomically(workbook, output_path)
+    return results
+
+
+def run_info(input_path, campaign, validation, warnings, timings) -> dict:
+    """Provenance for the Run info sheet."""
+    settings = campaign.settings
+    return {
+        "input": str(Path(input_path).resolve()),
+        "sha256": file_sha256(input_path),
+        "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
+        "versions": versions(),
+        "warnings": warnings,
+        "timings": timings,
+    }
 
 
 def file_sha256(path) -> str:

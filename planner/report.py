@@ -185,12 +185,17 @@ def _print_setup(ws, landscape: bool) -> None:
 
 
 def _fit_widths(ws, frame: pd.DataFrame, first_row: int) -> None:
-    """Column widths from the header and a sample of the values."""
+    """Column widths from a sample of the values; long headers wrap instead of widening."""
     sample = frame.head(200)
     for j, column in enumerate(frame.columns, start=1):
-        texts = [str(column)] + [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in sample[column].tolist()]
-        width = min(max(len(t) for t in texts) + 3, 50)
-        ws.column_dimensions[get_column_letter(j)].width = max(width, 10)
+        values = [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in sample[column].tolist() if v is not None]
+        longest = max((len(t) for t in values), default=0)
+        header = str(column)
+        width = max(min(longest + 3, 50), min(len(header) + 2, 16), 9)
+        ws.column_dimensions[get_column_letter(j)].width = width
+        if len(header) + 2 > width:
+            ws.cell(row=first_row, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.row_dimensions[first_row].height = 30
 
 
 def _key_values(ws, rows, start_row: int) -> int:
@@ -324,14 +329,11 @@ def _format_rule_units(ws, rules: pd.DataFrame) -> None:
 
 
 def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
-    """Provenance: input file and hash, settings with their source, solver, versions, warnings."""
+    """Provenance of one plan: the solve, then input, settings, versions, warnings."""
     _set(ws.cell(row=1, column=1), "Run info")
     ws.cell(row=1, column=1).font = TITLE
     outcome = plan.outcome
     rows = [
-        ("Input file", info.get("input", ""), None),
-        ("Input SHA-256", info.get("sha256", ""), None),
-        ("Written at", info.get("written_at", ""), None),
         ("Solver", outcome.solver, None),
         ("Status", outcome.describe(), None),
         ("Objective (weighted engagement)", outcome.objective, COUNT),
@@ -340,9 +342,19 @@ def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
         ("Gap limit", outcome.gap_limit, "0.0000%"),
         ("Independent check", "passed: every rule holds", None),
     ]
+    _run_info_rows(ws, info, _key_values(ws, rows, 3))
+
+
+def _run_info_rows(ws, info: dict, start_row: int) -> None:
+    """Input file and hash, times, versions, settings with their source, warnings."""
+    rows = [
+        ("Input file", info.get("input", ""), None),
+        ("Input SHA-256", info.get("sha256", ""), None),
+        ("Written at", info.get("written_at", ""), None),
+    ]
     rows += [(f"Time: {stage} (s)", seconds, "0.000") for stage, seconds in info.get("timings", {}).items()]
     rows += [(f"Version: {name}", version, None) for name, version in info.get("versions", {}).items()]
-    r = _key_values(ws, rows, 3) + 1
+    r = _key_values(ws, rows, start_row) + 1
     settings = pd.DataFrame(info.get("settings", []), columns=["setting", "value", "source"])
     settings["value"] = settings["value"].map(lambda v: "(none)" if v is None else v)
     _set(ws.cell(row=r, column=1), "Settings (source: input, default or command line)")

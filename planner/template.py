@@ -43,13 +43,21 @@ BUDGET_ROWS = (
 )
 GROUP_SHEETS = (
     ("Niches", "niche", ("min_share", "max_share", "min_creators", "max_creators", "weight"),
-     (("beauty", 0.05, 0.30, None, None, 1.0), ("fitness", None, None, 1, None, 1.2), ("food", None, 0.80, None, None, 1.0))),
+     (("beauty", 0.05, 0.30, None, None, 1.0), ("fitness", None, None, 1, None, 1.2), ("food", None, 0.90, None, None, 1.0))),
     ("Tiers", "tier", ("min_followers", "max_followers", "min_share", "max_share", "min_creators", "max_creators"),
      (("nano", 0, 10000, None, None, None, None), ("micro", 10000, 100000, 0.05, None, None, None),
       ("mid", 100000, 500000, None, None, None, None), ("macro", 500000, 1000000, None, None, None, None),
-      ("mega", 1000000, None, None, 0.80, None, None))),
+      ("mega", 1000000, None, None, 0.90, None, None))),
     ("Platforms", "platform", ("min_share", "max_share", "min_creators", "max_creators"),
      (("instagram", None, 0.90, None, None), ("tiktok", None, None, 1, None))),
+)
+SCENARIO_COLUMNS = ("scenario", "budget", "mix", "mix_share", "target_engagement", "max_creators",
+                    "micro min_share", "beauty max_share")
+EXAMPLE_SCENARIOS = (
+    ("lean budget", 10000, None, None, None, None, None, None),
+    ("micro push", None, "many-micro", 0.6, None, None, None, None),
+    ("beauty capped", None, None, None, None, 2, 0.10, 0.15),
+    ("cheapest for 12k engagement", None, None, None, 12000, None, None, None),
 )
 INSTRUCTIONS = (
     "How to fill in this workbook",
@@ -63,6 +71,9 @@ INSTRUCTIONS = (
     "  min_creators / max_creators bound how many of the group's creators are booked.",
     "  Niches also take a weight: the value of one engagement in that niche (default 1).",
     "  Tiers come from followers (lower bound inclusive); edit min_followers / max_followers to change the bands.",
+    "Scenarios (optional, for 'planner compare'): one row per named scenario; blank cells keep the rules above.",
+    "  budget, mix (many-micro, few-macro, balanced), mix_share, target_engagement, Budget settings,",
+    "  and group rules written as '<group> <rule>', e.g. 'micro min_share' or 'beauty max_share'.",
     "The example rows show the formats; replace them with your own.",
     "",
     "Then run:  planner plan this_file.xlsx -o plan.xlsx",
@@ -143,4 +154,13 @@ def write_template(output) -> None:
             if column.endswith("share"):
                 letter = ws.cell(row=1, column=j).column_letter
                 shares.add(f"{letter}2:{letter}1000")
+    ws = wb.create_sheet("Scenarios")
+    _header(ws, list(SCENARIO_COLUMNS))
+    for i, row in enumerate(EXAMPLE_SCENARIOS, start=2):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=value)
+    ws.column_dimensions["A"].width = 30
+    mix = DataValidation(type="list", formula1='"many-micro,few-macro,balanced"', allow_blank=True)
+    ws.add_data_validation(mix)
+    mix.add("C2:C200")
     save_atomically(wb, output)

@@ -649,3 +649,138 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
             name = name or rule.group
             aligned.append(replace(rule, group=name))
     return creators, aligned
+
+
+_SCENARIO_SETTINGS = ("max_share_per_creator", "min_creators", "max_creators", "repeat_post_decay", "share_basis")
+_GROUP_FIELDS = ("min_share", "max_share", "min_creators", "max_creators")
+
+
+def read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
+    """The optional Scenarios sheet: one row per named scenario.
+
+    Columns: ``scenario`` (name), ``budget``, ``mix`` (many-micro, few-macro,
+    balanced), ``mix_share``, ``target_engagement``, any Budget setting of
+    :data:`_SCENARIO_SETTINGS`, and group rules written as ``<group> <rule>``,
+    e.g. ``micro min_share`` or ``beauty max_share`` (prefix the dimension,
+    ``tier micro min_share``, when a name is both a niche and a tier). Blank
+    cells keep the input's rule.
+
+    Returns
+    -------
+    list of Scenario
+
+    Raises
+    ------
+    InputError
+        With every problem found on the sheet.
+    """
+    from planner.scenarios import BUILTIN_MIXES, Scenario
+
+    rows, name, formulas = _sheet_rows(raw, "scenarios")
+    if rows is None or not any(any(v not in (None, "") for v in r) for r in rows):
+        return []
+    try:
+        sheet = table_from_rows(rows, name, ("scenario",), {"name": "scenario"}, formulas)
+    except InputError as exc:
+        raise InputError(exc.problems) from None
+    problems = _unreadable_cell_problems(sheet)
+    table = sheet.table
+    c = _Collector(name, sheet.rows, sheet.headers)
+    names = clean_text(table["scenario"])
+    c.each(names == "", "scenario", names, "scenario name is blank; give every row a name")
+    folded = pd.Series([n.casefold() for n in names])
+    c.each(folded.duplicated(keep=False).to_numpy() & (names != ""), "scenario", names, "scenario name used twice")
+
+    known = {dimension: {} for dimension in DIMENSIONS}
+    for dimension in DIMENSIONS:
+        values = list(pd.unique(campaign.creators[dimension])) + [g.group for g in campaign.rules_for(dimension)]
+        if dimension == "tier":
+            values += [band.name for band in campaign.tiers]
+        for value in values:
+            if value:
+                known[dimension].setdefault(normalise_header(value), value)
+
+    columns = {}
+    for column in table.columns:
+        if column in ("scenario", "budget", "mix", "mix_share", "target_engagement") + _SCENARIO_SETTINGS:
+            continue
+        if column.startswith("_column_") or not sheet.headers.get(column):
+            continue
+        field_name = next((f for f in _GROUP_FIELDS if column.endswith("_" + f)), None)
+        base = column[: -len(field_name) - 1] if field_name else ""
+        dimension = next((d for d in DIMENSIONS if base.startswith(d + "_") and base[len(d) + 1:] in known[d]), None)
+        if dimension:
+            base = base[len(dimension) + 1:]
+            matches = [dimension]
+        else:
+            matches = [d for d in DIMENSIONS if base in known[d]]
+        if field_name is None or not matches:
+            c.add(None, column, None, "is not a scenario column: use budget, mix, mix_share, target_engagement, "
+                  f"{', '.join(_SCENARIO_SETTINGS)}, or '<niche, tier or platform> <{' | '.join(_GROUP_FIELDS)}>'")
+            continue
+        if len(matches) > 1:
+            c.add(None, column, None, f"'{base}' is a {' and a '.join(matches)}; prefix it, e.g. '{matches[0]} {base} {field_name}'")
+            continue
+        columns[column] = (matches[0], known[matches[0]][base], field_name)
+
+    def numbers(column, **kwargs):
+        if column not in table:
+            return np.full(len(table), np.nan)
+        parsed, _ = _number_column(table, column, c, required=False, **kwargs)
+        return parsed.values
+
+    budgets = numbers("budget", minimum=0.0)
+    c.each(budgets == 0, "budget", budgets, "budget must be above 0")
+    targets = numbers("target_engagement", minimum=0.0)
+    mix_shares = _scenario_fractions(table, "mix_share", c)
+    mixes = [m.casefold() for m in clean_text(table["mix"])] if "mix" in table else [""] * len(table)
+    for i, mix in enumerate(mixes):
+        if mix and mix not in BUILTIN_MIXES:
+            c.add(i, "mix", mix, f"unknown mix; use {', '.join(BUILTIN_MIXES)} or leave blank")
+    settings_values = {}
+    for key in _SCENARIO_SETTINGS:
+        if key not in table:
+            continue
+        for i, cell in enumerate(table[key].to_numpy(object)):
+            value, problem = _setting_value(key, cell, name, int(sheet.rows[i]))
+            if problem:
+                problems.append(problem)
+            elif value is not None:
+                settings_values.setdefault(i, []).append((key, value))
+    group_values = {}
+    for column, (dimension, group, field_name) in columns.items():
+        if field_name.endswith("share"):
+            values = _scenario_fractions(table, column, c)
+        else:
+            values = numbers(column, integer=True)
+        for i, value in enumerate(values):
+            if not np.isnan(value):
+                group_values.setdefault(i, []).append((dimension, group, field_name, float(value) if field_name.endswith("share") else int(value)))
+    problems += c.problems
+    if problems:
+        raise InputError(problems)
+    return [
+        Scenario(
+            name=names[i],
+            budget=None if np.isnan(budgets[i]) else float(budgets[i]),
+            mix=mixes[i] if mixes[i] not in ("", "balanced") else None,
+            mix_share=None if np.isnan(mix_shares[i]) else float(mix_shares[i]),
+            settings=tuple(settings_values.get(i, ())),
+            groups=tuple(group_values.get(i, ())),
+            target_engagement=None if np.isnan(targets[i]) else float(targets[i]),
+            line=names[i],
+        )
+        for i in range(len(table))
+    ]
+
+
+def _scenario_fractions(table, column, collector) -> np.ndarray:
+    """A share column on the Scenarios sheet: 0.7 or 70%; plain numbers above 1 refused."""
+    if column not in table:
+        return np.full(len(table), np.nan)
+    parsed, raw = _number_column(table, column, collector, required=False, allow_percent=True)
+    values = parsed.values.copy()
+    values[parsed.percent] /= 100.0
+    with np.errstate(invalid="ignore"):
+        collector.each(values > 1, column, raw, "is above 100%: write a fraction (0.7) or a percent (70%)")
+    return values
