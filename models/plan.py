@@ -112,6 +112,7 @@ class Plan:
     baseline_violations: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    explanation: Optional[dict] = None  # rule costs, why-not table, unspent budget (see planner.explain)
 
     @property
     def creators_booked(self) -> int:

@@ -57,6 +57,7 @@ class Program:
     constraints: dict = field(default_factory=dict)  # rule name -> LpConstraint
     rules: dict = field(default_factory=dict)  # rule name -> RuleInfo
     elastic: dict = field(default_factory=dict)  # rule name -> slack LpVariable
+    elastic_rules: Optional[set] = None  # rules allowed to relax (None: all, when elastic)
 
     def posts(self) -> np.ndarray:
         """Posts per creator in the solver's current solution."""
@@ -110,7 +111,7 @@ def slot_values(campaign: Campaign) -> np.ndarray:
     return campaign.creators["post_value"].to_numpy(float) * campaign.niche_weights()
 
 
-def build_program(campaign: Campaign, elastic: bool = False) -> Program:
+def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None) -> Program:
     """Build the program for a campaign.
 
     Parameters
@@ -121,6 +122,8 @@ def build_program(campaign: Campaign, elastic: bool = False) -> Program:
         When True, every rule gets a non-negative slack variable and the
         objective becomes the total relative relaxation; used to explain
         rules that cannot all hold.
+    elastic_rules : set of str, optional
+        With ``elastic``, give slack only to these rules (the others stay hard).
 
     Returns
     -------
@@ -135,6 +138,7 @@ def build_program(campaign: Campaign, elastic: bool = False) -> Program:
     minimise = elastic or target is not None
     problem = pulp.LpProblem("campaign", pulp.LpMinimize if minimise else pulp.LpMaximize)
     program = Program(problem, campaign, effective_max_posts(campaign), [])
+    program.elastic_rules = elastic_rules
     _add_slot_variables(program)
     if not program.slots and not elastic:
         raise EmptyProgramError("no creator can be booked under the caps and excludes")
@@ -214,7 +218,7 @@ def _add_rule(program, name, terms, sense, limit, scale, elastic, rhs_terms=(), 
     expr = pulp.LpAffineExpression(list(terms))
     for var, coef in rhs_terms:
         expr[var] = expr.get(var, 0.0) - coef
-    if elastic:
+    if elastic and (program.elastic_rules is None or name in program.elastic_rules):
         slack = program.problem.add_variable(f"s{len(program.rules)}", lowBound=0)
         program.elastic[name] = slack
         expr[slack] = expr.get(slack, 0.0) + (-1.0 if sense == "<=" else 1.0)

@@ -79,8 +79,10 @@ def cli(debug):
 @click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove (default 0.0001 = 0.01%).")
 @click.option("--budget", type=MoneyType(), help="Total budget; overrides the Budget sheet (required for CSV input).")
 @click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
+@click.option("--explain/--no-explain", default=True, show_default=True,
+              help="Re-solve to price each binding rule and say why top creators were left out.")
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement):
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -90,7 +92,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     from planner.pipeline import plan_to_workbook
 
     _, result = plan_to_workbook(
-        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement
+        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain
     )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -100,6 +102,9 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     if result.baseline_engagement:
         lift = (result.engagement - result.baseline_engagement) / result.baseline_engagement
         click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")
+    costs = (result.explanation or {}).get("costs")
+    if costs and costs["budget_marginal"] is not None:
+        click.echo(f"  each extra $1,000 of budget buys about {costs['budget_marginal']:,.0f} engagement")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
 

@@ -9,6 +9,8 @@ meets the relaxed rules, so the relaxation it reports is one that works.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from models.campaign import EXCLUDE, MUST, Campaign
@@ -72,8 +74,19 @@ def _relaxed_words(campaign: Campaign, name: str, info, slack: float) -> str:
     return f"{direction} {label} {column} to {max(whole, 0)}".replace("  ", " ")
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A conflict found by a pre-check: the sentence, and the rules that could give way."""
+
+    message: str
+    rules: tuple
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def precheck(campaign: Campaign) -> list:
-    """Instant checks for the common conflicts; one sentence each, empty when none fires."""
+    """Instant checks for the common conflicts; one :class:`Conflict` each, empty when none fires."""
     creators = campaign.creators
     settings = campaign.settings
     budget = settings.total_budget
@@ -91,97 +104,145 @@ def precheck(campaign: Campaign) -> list:
             total = sum(share for _, share in mins)
             if total > 1 + 1e-9:
                 parts = ", ".join(f"{g} {s:.0%}" for g, s in mins)
-                problems.append(
+                problems.append(Conflict(
                     f"{sheet} sheet: min_share values add up to {total:.0%} of the budget ({parts}); "
-                    "together they may not exceed 100%"
-                )
+                    "together they may not exceed 100%",
+                    tuple(f"{dimension}_min_share:{g}" for g, _ in sorted(mins, key=lambda m: -m[1])),
+                ))
 
     for i in np.flatnonzero(must & (cap == 0)):
         reason = "is excluded" if creators["include"].iat[i] == EXCLUDE else "cannot be booked"
+        rules = (f"must_include:{names[i]}",)
         if settings.max_share_per_creator is not None and first[i] * cost[i] > settings.max_share_per_creator * budget:
             reason = (
                 f"costs ${first[i] * cost[i]:,.2f} for {first[i]} post(s), above the per-creator cap "
                 f"of {settings.max_share_per_creator:.2%} of budget (${settings.max_share_per_creator * budget:,.2f})"
             )
+            rules = ("max_share_per_creator", f"must_include:{names[i]}")
         elif creators["max_posts"].iat[i] < first[i]:
             reason = f"has max_posts {creators['max_posts'].iat[i]} below what booking needs ({first[i]})"
-        problems.append(f"Creators sheet, row {rows[i]}: {names[i]} is a must-include but {reason}")
+        problems.append(Conflict(f"Creators sheet, row {rows[i]}: {names[i]} is a must-include but {reason}", rules))
 
     must_cost = float((first * cost)[must].sum())
     if must_cost > budget + 1e-9:
-        problems.append(
+        problems.append(Conflict(
             f"Creators sheet: the {int(must.sum())} must-include creators cost ${must_cost:,.2f} "
-            f"together, above total_budget ${budget:,.2f}"
-        )
+            f"together, above total_budget ${budget:,.2f}",
+            ("budget",) + tuple(f"must_include:{n}" for n in names[must]),
+        ))
 
     bookable = cap > 0
     entry = np.sort((first * cost)[bookable])
-    for label, count in (("min_creators", settings.min_creators),):
-        if count is None:
-            continue
+    count = settings.min_creators
+    if count is not None:
         if count > bookable.sum():
-            problems.append(
-                f"Budget sheet: min_creators {count} but only {int(bookable.sum())} creators can be booked"
-            )
+            problems.append(Conflict(
+                f"Budget sheet: min_creators {count} but only {int(bookable.sum())} creators can be booked",
+                ("min_creators",),
+            ))
         elif entry[:count].sum() > budget + 1e-9:
-            problems.append(
+            problems.append(Conflict(
                 f"Budget sheet: min_creators {count} needs at least ${entry[:count].sum():,.2f} "
-                f"(the {count} cheapest bookings), above total_budget ${budget:,.2f}"
-            )
+                f"(the {count} cheapest bookings), above total_budget ${budget:,.2f}",
+                ("min_creators", "budget"),
+            ))
 
     for rule in campaign.groups:
         members = (creators[rule.dimension].to_numpy() == rule.group) & bookable
         sheet = _SHEETS[rule.dimension]
         where = f"{sheet} sheet, {rule.dimension} {rule.group}"
+        key = f"{rule.dimension}_{{}}:{rule.group}"
         if rule.min_creators and rule.min_creators > members.sum():
-            problems.append(
-                f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} of its creators can be booked"
-            )
+            problems.append(Conflict(
+                f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} of its creators can be booked",
+                (key.format("min_creators"),),
+            ))
+        elif rule.min_creators:
+            cheapest = np.sort((first * cost)[members])[: rule.min_creators].sum()
+            if cheapest > budget + 1e-9:
+                problems.append(Conflict(
+                    f"{where}: min_creators {rule.min_creators} needs at least ${cheapest:,.2f} "
+                    f"(its {rule.min_creators} cheapest bookings), above total_budget ${budget:,.2f}",
+                    (key.format("min_creators"), "budget"),
+                ))
         if rule.min_share and settings.share_basis == "budget":
             most = float((cap * cost)[members].sum())
             if most < rule.min_share * budget - 1e-6:
-                problems.append(
+                problems.append(Conflict(
                     f"{where}: min_share {rule.min_share:.2%} needs ${rule.min_share * budget:,.2f}, "
-                    f"but all its creators at max_posts cost only ${most:,.2f}"
-                )
+                    f"but all its creators at max_posts cost only ${most:,.2f}",
+                    (key.format("min_share"),),
+                ))
     for mix in campaign.mixes:
         members = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups)) & bookable
         if mix.min_share and not members.any():
-            problems.append(
-                f"mix {mix.describe()}, but no creator in {' or '.join(mix.groups)} can be booked"
-            )
+            problems.append(Conflict(
+                f"mix {mix.describe()}, but no creator in {' or '.join(mix.groups)} can be booked",
+                (f"mix_min_share:{mix.name}",),
+            ))
     return problems
 
 
-def explain_infeasible(campaign: Campaign, solver: str, time_limit=None) -> list:
-    """Name the rules that conflict and one relaxation that lets a plan exist.
+def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflicts=None) -> tuple:
+    """Name the rules that conflict, and changes that each let a plan exist.
 
     Parameters
     ----------
     campaign : Campaign
     solver : str
     time_limit : float, optional
+        Per diagnostic solve.
+    conflicts : list of Conflict, optional
+        What the pre-checks found (None: ask the solver).
 
     Returns
     -------
-    list of str
-        Plain sentences, most important first.
+    (list of str, list of Suggestion)
+        Plain sentences, most important first, and the verified suggestions.
     """
-    program = build_program(campaign, elastic=True)
-    outcome = solve(program.problem, solver, time_limit, 1e-6)
-    if not outcome.status.has_plan:
-        return ["the rules cannot all hold, and the diagnosis could not finish in time; "
-                "check per-creator rules (min_posts, must-include, max_posts)"]
-    relaxed = []
-    for name, var in program.elastic.items():
-        slack = var.varValue or 0.0
-        info = program.rules[name]
-        if slack > 1e-6 * max(1.0, info.scale):
-            relaxed.append((slack / info.scale, name, info, slack))
-    relaxed.sort(key=lambda item: -item[0])
-    if not relaxed:
-        return ["the rules cannot all hold together (per-creator rules: min_posts, max_posts, must-include)"]
-    lines = [f"{rule_words(campaign, name)} conflicts with the others" for _, name, _, _ in relaxed]
-    change = "; ".join(_relaxed_words(campaign, name, info, slack) for _, name, info, slack in relaxed)
-    lines.append(f"a plan exists if you change: {change}")
-    return lines
+    from planner.explain import cap_fix, has_plan, single_rule_fix
+
+    lines, candidates, combined = [], [], None
+    if conflicts:
+        lines += [c.message for c in conflicts]
+        for conflict in conflicts:
+            candidates += [r for r in conflict.rules if r not in candidates]
+    else:
+        program = build_program(campaign, elastic=True)
+        outcome = solve(program.problem, solver, time_limit, 1e-6)
+        if not outcome.status.has_plan:
+            return ["the rules cannot all hold, and the diagnosis could not finish in time; "
+                    "check per-creator rules (min_posts, max_posts, must-include)"], []
+        relaxed = []
+        for name, var in program.elastic.items():
+            slack = var.varValue or 0.0
+            info = program.rules[name]
+            if slack > 1e-6 * max(1.0, info.scale):
+                relaxed.append((slack / info.scale, name, info, slack))
+        relaxed.sort(key=lambda item: -item[0])
+        if not relaxed:
+            return ["the rules cannot all hold together (per-creator rules: min_posts, max_posts, must-include)"], []
+        lines += [f"{rule_words(campaign, name)} conflicts with the others" for _, name, _, _ in relaxed]
+        candidates = [name for _, name, _, _ in relaxed]
+        combined = "; ".join(_relaxed_words(campaign, name, info, slack) for _, name, info, slack in relaxed)
+    if "budget" not in candidates and campaign.settings.target_engagement is None:
+        candidates.append("budget")
+    suggestions = []
+    if any(r == "max_share_per_creator" for r in candidates):
+        fix = cap_fix(campaign, solver, time_limit)
+        if fix:
+            suggestions.append(fix)
+    for name in candidates:
+        if name == "max_share_per_creator":
+            continue
+        fix = single_rule_fix(campaign, name, solver, time_limit)
+        if fix:
+            suggestions.append(fix)
+    if suggestions:
+        lines.append("any one of these changes lets a plan exist (each checked by re-planning): "
+                     + "; or ".join(s.change for s in suggestions))
+    elif combined:
+        lines.append(f"no single change is enough; a plan exists if you change together: {combined}")
+    else:
+        lines.append("no single change to these rules is enough; relax several of them")
+    return lines, suggestions

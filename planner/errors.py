@@ -65,12 +65,17 @@ class InfeasibleError(PlannerError):
 
     exit_code = EXIT_INFEASIBLE
 
-    def __init__(self, explanation: list):
+    def __init__(self, explanation: list, suggestions=()):
         self.explanation = list(explanation)
+        self.suggestions = list(suggestions)
+        self.written = None  # the Diagnosis workbook, when one was written
         super().__init__("\n".join(self.explanation))
 
     def messages(self) -> list:
-        return ["The rules cannot all hold:"] + [f"  - {line}" for line in self.explanation]
+        lines = ["The rules cannot all hold:"] + [f"  - {line}" for line in self.explanation]
+        if self.written:
+            lines.append(f"  (diagnosis written to {self.written})")
+        return lines
 
 
 class NoPlanInTimeError(PlannerError):

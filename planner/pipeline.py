@@ -20,8 +20,9 @@ from models.checker import check_plan
 from models.plan import Plan, Status
 from models.program import EmptyProgramError, build_program
 from planner.diagnose import explain_infeasible, precheck
+from planner.explain import rule_costs, unspent_reason, why_not
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, PlannerError, Problem
-from planner.report import build_workbook, check_output_path, save_atomically
+from planner.report import build_diagnosis_workbook, build_workbook, check_output_path, save_atomically
 from planner.scenario_report import build_scenarios_workbook
 from planner.scenarios import Scenario, apply_scenario, run_scenarios
 from planner.solve import solve
@@ -68,7 +69,7 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
 
     conflicts = precheck(campaign)
     if conflicts:
-        raise InfeasibleError(conflicts)
+        raise InfeasibleError(*explain_infeasible(campaign, solver, time_limit, conflicts))
 
     started = time.perf_counter()
     if program is None:
@@ -78,7 +79,7 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
     outcome = solve(program.problem, solver, time_limit, gap)
     timings["solve"] = outcome.seconds
     if outcome.status is Status.INFEASIBLE:
-        raise InfeasibleError(explain_infeasible(campaign, solver, time_limit))
+        raise InfeasibleError(*explain_infeasible(campaign, solver, time_limit))
     if outcome.status is Status.NO_SOLUTION:
         raise NoPlanInTimeError(
             f"no plan found within the time limit ({time_limit} s) with {solver}; "
@@ -146,7 +147,8 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     return campaign, validation, time.perf_counter() - started
 
 
-def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None):
+def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
+                     explain=True):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -156,6 +158,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         Command-line overrides of the Budget sheet.
     target : float, optional
         Find the smallest spend reaching this weighted expected engagement.
+    explain : bool
+        Also re-solve to price each binding rule and say why top creators were left out.
 
     Returns
     -------
@@ -172,9 +176,19 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
         validation.sources["target_engagement"] = "command line"
         validation.sources["share_basis"] = "target mode (shares of planned spend)"
-    plan = make_plan(campaign)
+    try:
+        plan = make_plan(campaign)
+    except InfeasibleError as exc:
+        info = run_info(input_path, campaign, validation, validation.warnings, {"read and validate": read_seconds})
+        save_atomically(build_diagnosis_workbook(campaign, exc.explanation, exc.suggestions, info), output_path)
+        exc.written = output_path
+        raise
     plan.warnings = validation.warnings + plan.warnings
     plan.timings = {"read and validate": read_seconds, **plan.timings}
+    if explain:
+        started = time.perf_counter()
+        plan.explanation = explain_plan(campaign, plan)
+        plan.timings["explain"] = time.perf_counter() - started
     info = run_info(input_path, campaign, validation, plan.warnings, plan.timings)
     started = time.perf_counter()
     workbook = build_workbook(campaign, plan, info)
@@ -239,6 +253,23 @@ def run_info(input_path, campaign, validation, warnings, timings) -> dict:
         "warnings": warnings,
         "timings": timings,
     }
+
+
+def explain_plan(campaign: Campaign, plan: Plan) -> dict:
+    """Rule costs, the marginal value of budget, why top creators were left out, unspent budget."""
+    settings = campaign.settings
+    if settings.target_engagement is not None:
+        return {"why_not": why_not(campaign, plan, None), "unspent": None, "costs": None}
+    # Each re-solve starts from the plan and may take about as long as the plan did (5-30 s); one
+    # stopped early still gives an honest gain interval from its proven bound.
+    limit = max(5.0, min(30.0, plan.timings.get("solve", 5.0)))
+    if settings.time_limit_seconds is not None:
+        limit = min(limit, settings.time_limit_seconds)
+    # Spawning solver processes costs seconds: only worth it when solves are slow.
+    workers = None if plan.timings.get("solve", 0.0) > 2.0 else 1
+    costs = rule_costs(campaign, plan, settings.solver, time_limit=limit, workers=workers)
+    per_dollar = costs["budget_marginal"] / 1000.0 if costs["budget_marginal"] is not None else None
+    return {"costs": costs, "why_not": why_not(campaign, plan, per_dollar), "unspent": unspent_reason(campaign, plan)}
 
 
 def file_sha256(path) -> str:

@@ -39,7 +39,7 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 _FORMULA_START = ("=", "+", "-", "@")
 
-SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Run info")
+SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Why not", "Run info")
 
 
 def _set(cell, value, number_format=None):
@@ -246,8 +246,19 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
     rules = plan.rules.copy()
     rules["holds"] = rules["holds"].map({True: "yes", False: "NO"})
     rules["binding"] = rules["binding"].map({True: "binding", False: ""})
-    _write_table(ws, rules, "Rules", formats={"limit": DECIMAL, "planned": DECIMAL, "slack": DECIMAL})
+    explanation = plan.explanation or {}
+    costs = explanation.get("costs")
+    if costs is not None and len(costs["table"]):
+        priced = costs["table"].rename(columns={"step": "loosened_by"})
+        rules = rules.merge(priced, on="rule", how="left")
+    _write_table(ws, rules, "Rules", formats={"limit": DECIMAL, "planned": DECIMAL, "slack": DECIMAL,
+                                              "engagement_gain": COUNT, "gain_low": COUNT, "gain_high": COUNT})
     _format_rule_units(ws, rules)
+
+    if explanation.get("why_not") is not None:
+        ws = wb.create_sheet("Why not")
+        _write_table(ws, explanation["why_not"], "Why_not", formats={
+            "cost_per_post": MONEY, "weighted_engagement_per_post": COUNT, "engagement_per_dollar": DECIMAL})
 
     _run_info_sheet(wb.create_sheet("Run info"), plan, run_info)
     return wb
@@ -285,6 +296,23 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame)
             None,
         ),
         ("Binding rules", ", ".join(binding) if binding else "none", None),
+    ]
+    explanation = plan.explanation or {}
+    costs = explanation.get("costs")
+    if costs is not None:
+        rows += [
+            ("Engagement per extra $1,000 of budget (re-solved)", costs["budget_marginal"], COUNT),
+            ("Gain if every binding rule were loosened one step together", costs["all_loosened"], COUNT),
+            ("How rule costs are computed", "re-solving with the rule loosened (see the Rules sheet), not LP duals", None),
+        ]
+        priced = costs["table"][(costs["table"]["rule"] != "budget") & costs["table"]["engagement_gain"].notna()]
+        priced = priced.sort_values("engagement_gain", ascending=False).head(3)
+        if len(priced):
+            text = "; ".join(f"{r.rule} ({r.step}): +{r.engagement_gain:,.0f}" for r in priced.itertuples())
+            rows.append(("Costliest binding rules (gain from loosening one step)", text, None))
+    if explanation.get("unspent"):
+        rows.append(("Budget left unspent", explanation["unspent"], None))
+    rows += [
         ("Proven bound on the optimum", plan.outcome.bound, COUNT),
         ("Optimality gap", plan.outcome.gap, "0.0000%"),
         ("Solver", plan.outcome.solver, None),
@@ -373,6 +401,35 @@ def _run_info_rows(ws, info: dict, start_row: int) -> None:
     _print_setup(ws, landscape=True)
 
 
+def build_diagnosis_workbook(campaign: Campaign, explanation: list, suggestions: list, run_info: dict) -> Workbook:
+    """The workbook written when the rules cannot all hold: Diagnosis and Run info."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Diagnosis"
+    _set(ws.cell(row=1, column=1), "The rules cannot all hold")
+    ws.cell(row=1, column=1).font = TITLE
+    for k, line in enumerate(explanation, start=3):
+        _set(ws.cell(row=k, column=1), line)
+        ws.cell(row=k, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    row = len(explanation) + 4
+    if suggestions:
+        _set(ws.cell(row=row, column=1), "Changes that each let a plan exist (each verified by re-planning)")
+        ws.cell(row=row, column=1).font = BOLD
+        table = pd.DataFrame(
+            [(s.rule, s.change, s.new_value, "yes" if s.verified else "no") for s in suggestions],
+            columns=["rule", "change", "new_value", "verified"],
+        )
+        _write_table(ws, table, "Suggestions", first_row=row + 1)
+    ws.freeze_panes = None
+    ws.column_dimensions["A"].width = 120
+    _print_setup(ws, landscape=True)
+    info = wb.create_sheet("Run info")
+    _set(info.cell(row=1, column=1), "Run info")
+    info.cell(row=1, column=1).font = TITLE
+    _run_info_rows(info, run_info, 3)
+    return wb
+
+
 def check_output_path(output, input_path=None) -> Path:
     """Refuse outputs that are not .xlsx or that would replace the input."""
     output = Path(output)
@@ -398,6 +455,9 @@ def save_atomically(wb: Workbook, output) -> None:
     handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".xlsx", dir=output.parent)
     os.close(handle)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # an ordinary file, not mkstemp's private 0600
         wb.save(temporary)
         os.replace(temporary, output)
     except BaseException:

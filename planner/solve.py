@@ -45,7 +45,7 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
-def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: float = 1e-4) -> SolveOutcome:
+def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: float = 1e-4, start=None) -> SolveOutcome:
     """Solve a PuLP problem and report how it ended.
 
     Parameters
@@ -57,6 +57,8 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
         Seconds; None for no limit.
     gap : float
         Relative gap at which the solver may stop and call the plan proven.
+    start : dict, optional
+        Variable name -> value of a feasible starting plan (a warm start).
 
     Returns
     -------
@@ -77,9 +79,9 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
     try:
         with _quiet_stdout():
             if solver == "highs":
-                bound, gap_found = _run_highs(problem, time_limit, gap)
+                bound, gap_found = _run_highs(problem, time_limit, gap, start)
             else:
-                bound, gap_found = _run_cbc(problem, time_limit, gap, workdir)
+                bound, gap_found = _run_cbc(problem, time_limit, gap, workdir, start)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     seconds = time.perf_counter() - started
@@ -101,9 +103,27 @@ def _quiet_stdout():
         os.close(devnull)
 
 
-def _run_highs(problem, time_limit, gap):
+class _HiGHSFromStart(pulp.HiGHS):
+    """PuLP's HiGHS adapter, handing HiGHS a starting solution before it runs."""
+
+    def __init__(self, start=None, **options):
+        super().__init__(**options)
+        self.start = start
+
+    def callSolver(self, lp):
+        if self.start:
+            import highspy
+
+            solution = highspy.HighsSolution()
+            solution.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
+            solution.value_valid = True
+            lp.solverModel.setSolution(solution)
+        lp.solverModel.run()
+
+
+def _run_highs(problem, time_limit, gap, start=None):
     """Run HiGHS in-process; return (best bound, gap) in the problem's own sense."""
-    command = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=None)
+    command = _HiGHSFromStart(start=start, msg=False, timeLimit=time_limit, gapRel=gap)
     if not command.available():
         raise SolverUnavailableError("HiGHS is not installed (pip install highspy)")
     problem.solve(command)
@@ -122,13 +142,17 @@ _CBC_FINAL_BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[0-9.eE+-]+)", re.M
 _CBC_SEARCH_BOUND = re.compile(r"best possible (-?[0-9.eE+-]+)")
 
 
-def _run_cbc(problem, time_limit, gap, workdir):
+def _run_cbc(problem, time_limit, gap, workdir, start=None):
     """Run the bundled CBC with its files in a private folder; parse the bound from its log."""
     log = os.path.join(workdir, "cbc.log")
     with warnings.catch_warnings():
         # The bundled CBC is what PuLP 3 (pinned) ships; its PuLP 4 deprecation is not the user's concern.
         warnings.simplefilter("ignore", DeprecationWarning)
-        command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log)
+        command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log, warmStart=bool(start))
+    if start:
+        for variable in problem.variables():
+            if variable.name in start:
+                variable.setInitialValue(start[variable.name])
     if not command.available():
         raise SolverUnavailableError("the CBC binary bundled with PuLP cannot run here")
     command.tmpDir = workdir

@@ -31,7 +31,14 @@ from models.campaign import (
 from models.engagement import post_value
 from planner.errors import InputError, Problem
 from planner.solve import SOLVERS
-from planner.workbook import HeaderNotFoundError, RawWorkbook, normalise_header, table_from_rows
+from planner.workbook import (
+    HeaderNotFoundError,
+    RawWorkbook,
+    first_row_note,
+    merged_cell_problems,
+    normalise_header,
+    table_from_rows,
+)
 
 CREATOR_REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
 CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier")
@@ -42,6 +49,7 @@ CREATOR_SYNONYMS = {
     "creator_handle": "creator",
     "category": "niche",
     "follower_count": "followers",
+    "subscribers": "followers",
     "followers_count": "followers",
     "er": "engagement_rate",
     "engagement_rate_%": "engagement_rate",
@@ -260,7 +268,8 @@ def validate(raw: RawWorkbook, budget_override=None, overrides=None):
             Problem(
                 str(raw.path),
                 "is not an Excel workbook, and read as CSV text it has no header row with the columns "
-                f"{', '.join(CREATOR_REQUIRED)}; give a workbook or a CSV export of the Creators table",
+                f"{', '.join(CREATOR_REQUIRED)}{first_row_note(raw.sheets['creators'])}; "
+                "give a workbook or a CSV export of the Creators table",
             )
         )
     problems += creator_problems
@@ -284,12 +293,12 @@ def _sheet_rows(raw: RawWorkbook, key: str):
 
 
 def _unreadable_cell_problems(sheet) -> list:
-    """One problem per formula cell with no saved value."""
+    """One problem per formula cell with no saved value, then the reader's layout problems (merged cells, ...)."""
     return [
         Problem(sheet.name, message, row, sheet.headers.get(column, column), shown)
         for (row, column), (shown, message) in sorted(sheet.missing_values.items())
         if not column.startswith("_column_")
-    ]
+    ] + list(sheet.problems)
 
 
 def _creators(raw: RawWorkbook, tiers, report: Validation):
@@ -433,6 +442,7 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
             (i for i, row in enumerate(rows[:20]) if {normalise_header(c) for c in row[:2]} >= {"setting", "value"}),
             -1,
         )
+        problems += merged_cell_problems(rows, name, max(header, 0), [0, 1])
         for index, row in enumerate(rows):
             if index <= header or not row or all(v is None or str(v).strip() == "" for v in row[:2]):
                 continue

@@ -2,33 +2,72 @@
 
 The format is chosen by content, not by extension: a zip archive is an
 xlsx/xlsm workbook, an OLE2 container is a legacy .xls (or an encrypted,
-password-protected workbook), anything else is tried as CSV text. Cells are
-read in bulk with python-calamine. Formulas without a saved value read as
-blank there, so the sheet XML is scanned for them to name each one.
+password-protected workbook), other known formats (OpenDocument, .xlsb, PDF,
+images, web pages) are named and refused, and anything else is tried as CSV
+text (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252 or Mac
+Roman, whichever reads as text; see :func:`decode_text`).
+
+Before any parser sees a workbook, :mod:`planner.guard` checks it (archive
+sizes and ratios, DTDs, cell references, the grid the bulk reader would
+allocate). Cells are then read in bulk with python-calamine, only from the
+sheets the planner uses (:data:`PLANNER_SHEETS`); hidden sheets with those
+names are refused, never read silently. Formulas without a saved value and
+error cells read as blank there, so they are collected separately to be named.
+
+See docs/input_handling.md for every case and its behaviour.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-import pandas as pd
-
+from planner import guard
 from planner.errors import InputError, Problem
+
+guard.harden_xml()
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: How many rows from the top may hold a title before the header row.
 HEADER_SEARCH_ROWS = 20
+#: Sheets the planner reads (normalised names); every other sheet is never loaded.
+PLANNER_SHEETS = ("creators", "budget", "niches", "tiers", "platforms", "scenarios")
+#: Largest CSV file read (it is read into memory whole).
+MAX_CSV_BYTES = 256 * 1024 * 1024
+#: Invisible characters dropped from headers and compared handles.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_DROP_INVISIBLE = {ord(c): None for c in INVISIBLE}
+_DROP_BLANKS = {ord(c): None for c in INVISIBLE + "\u00a0"}
+
+#: Other file formats recognised by their first bytes, with what to do instead.
+_SIGNATURES = (
+    (b"%PDF", "is a PDF document, not a spreadsheet; export the table from its source as .xlsx or .csv"),
+    (b"\x89PNG", "is a PNG image, not a spreadsheet; give the .xlsx, .xls or .csv file"),
+    (b"\xff\xd8\xff", "is a JPEG image, not a spreadsheet; give the .xlsx, .xls or .csv file"),
+    (b"GIF8", "is a GIF image, not a spreadsheet; give the .xlsx, .xls or .csv file"),
+    (b"{\\rtf", "is a rich-text document, not a spreadsheet; give the .xlsx, .xls or .csv file"),
+)
 
 
 class HeaderNotFoundError(InputError):
     """No row near the top of a sheet holds the expected column names."""
+
+
+class SheetRows(list):
+    """A sheet's rows (lists of raw cell values) plus its merged ranges.
+
+    ``merged`` holds ((first row, first column), (last row, last column)),
+    0-based, as the bulk reader reports them.
+    """
+
+    merged: tuple = ()
 
 
 @dataclass
@@ -48,6 +87,9 @@ class RawSheet:
     missing_values : dict
         (row, normalised column) -> (shown value, message) for cells with no
         readable value: formulas never calculated, error cells.
+    problems : list of Problem
+        What the reader refuses about the table's layout: merged cells in it,
+        a column name given twice with different contents.
     """
 
     name: str
@@ -55,33 +97,49 @@ class RawSheet:
     rows: pd.Series
     headers: dict
     missing_values: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
 
 
 @dataclass
 class RawWorkbook:
-    """Sheets by normalised name, plus what the reader noticed."""
+    """Sheets by normalised name, plus what the reader noticed.
+
+    ``sheets`` holds only the planner's sheets (:data:`PLANNER_SHEETS`) that
+    are present and visible; ``names`` lists every sheet, hidden ones under
+    ``"<key> (hidden)"`` so messages can mention them.
+    """
 
     path: Path
     kind: str  # "xlsx", "xls" or "csv"
-    sheets: dict  # normalised name -> list of rows (raw cell values)
+    sheets: dict  # normalised name -> SheetRows (raw cell values)
     names: dict  # normalised name -> sheet name as written
     unreadable_cells: dict = field(default_factory=dict)  # normalised name -> {(row, col): (shown, message)}
+    encoding: str = ""  # CSV only: the text encoding used
 
 
 def normalise_header(text) -> str:
-    """Header or sheet name in canonical form: 'Cost per Post ' -> 'cost_per_post'."""
+    """Header or sheet name in canonical form: 'Cost per Post ' -> 'cost_per_post'.
+
+    NFKC folds non-breaking and full-width spaces; zero-width characters, soft
+    hyphens and BOMs are dropped; line breaks count as spaces.
+    """
     if text is None:
         return ""
     if isinstance(text, float) and text.is_integer():
         text = int(text)
-    text = unicodedata.normalize("NFKC", str(text)).replace("\u200b", "").casefold()
+    text = unicodedata.normalize("NFKC", str(text))
+    text = text.translate(_DROP_INVISIBLE).casefold()
     text = re.sub(r"[\s\-/]+", "_", text.strip())
     text = re.sub(r"[^\w%]", "", text)
     return re.sub(r"_+", "_", text).strip("_")
 
 
+def _wanted(name: str) -> bool:
+    return normalise_header(name) in PLANNER_SHEETS
+
+
 def read_input(path) -> RawWorkbook:
-    """Read every sheet of a workbook (or the one table of a CSV file) as raw rows.
+    """Read the planner's sheets of a workbook (or the one table of a CSV file) as raw rows.
 
     Parameters
     ----------
@@ -94,7 +152,7 @@ def read_input(path) -> RawWorkbook:
     Raises
     ------
     InputError
-        Missing, unreadable, truncated, encrypted or unrecognised files.
+        Missing, unreadable, truncated, encrypted, hostile or unrecognised files.
     """
     path = Path(path)
     label = str(path)
@@ -104,92 +162,245 @@ def read_input(path) -> RawWorkbook:
         raise InputError(Problem(label, "is a folder, not a workbook"))
     try:
         with open(path, "rb") as handle:
-            head = handle.read(8)
+            head = handle.read(512)
     except OSError as exc:
         raise InputError(Problem(label, f"cannot be read ({exc.strerror})")) from None
     if not head:
         raise InputError(Problem(label, "the file is empty; save the workbook again"))
     if head.startswith(_ZIP_MAGIC):
         return _read_xlsx(path)
-    if head == _OLE_MAGIC:
+    if head.startswith(_OLE_MAGIC):
         return _read_ole(path)
+    for magic, message in _SIGNATURES:
+        if head.startswith(magic):
+            raise InputError(Problem(label, message))
     return _read_csv(path)
 
 
-def _calamine_sheets(path: Path, label: str) -> tuple:
-    """All visible sheets' rows via calamine, with their written names."""
-    from python_calamine import CalamineWorkbook
+def _refuse_hidden(label: str, hidden: list) -> None:
+    """Refuse hidden sheets that carry a planner sheet's name."""
+    clashing = [name for name in hidden if _wanted(name)]
+    if clashing:
+        names = ", ".join(f"'{n}'" for n in clashing)
+        raise InputError(
+            Problem(
+                label,
+                f"the sheet(s) {names} are hidden; the planner never reads hidden sheets silently. Unhide them "
+                "(right-click a sheet tab > Unhide) if they are the data to plan, or delete them",
+            )
+        )
+
+
+def _calamine_sheets(path: Path, label: str, wanted: set) -> tuple:
+    """The wanted visible sheets' rows (with merged ranges) via calamine, plus every sheet's name."""
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     try:
         book = CalamineWorkbook.from_path(str(path))
-        sheets, names = {}, {}
-        for name in book.sheet_names:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            key = normalise_header(name)
-            if key in sheets:
+        sheets, names, hidden = {}, {}, []
+        for meta in book.sheets_metadata:
+            name, key = meta.name, normalise_header(meta.name)
+            if meta.visible != SheetVisibleEnum.Visible:
+                hidden.append(name)
+                names[f"{key} (hidden)"] = f"{name} (hidden)"
+                continue
+            if key in names and key in PLANNER_SHEETS:
                 raise InputError(Problem(label, f"two sheets are both named like '{name}'; rename one"))
+            names.setdefault(key, name)
+            if key not in wanted:
+                continue
+            sheet = book.get_sheet_by_name(name)
+            rows = SheetRows(sheet.to_python(skip_empty_area=False))
+            rows.merged = tuple(sheet.merged_cell_ranges or ())
             sheets[key] = rows
-            names[key] = name
     except InputError:
         raise
-    except Exception as exc:  # calamine raises its own error types for damaged files
+    except BaseException as exc:  # calamine's own errors; Rust panics arrive as BaseException
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         raise InputError(
             Problem(label, f"the workbook cannot be read ({type(exc).__name__}: {exc}); it may be truncated or damaged")
         ) from None
+    _refuse_hidden(label, hidden)
     return sheets, names
 
 
 def _read_xlsx(path: Path) -> RawWorkbook:
-    """Read an xlsx/xlsm archive after checking that it is whole."""
+    """Read an xlsx/xlsm archive after the guard has checked it."""
     label = str(path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = set(archive.namelist())
             if "xl/workbook.xml" not in members:
-                if "EncryptedPackage" in members:
-                    raise InputError(Problem(label, "the workbook is password-protected; save a copy without a password"))
-                raise InputError(Problem(label, "this zip file is not an Excel workbook (no xl/workbook.xml)"))
-            formulas = _unreadable_cells(archive)
+                raise InputError(Problem(label, _not_a_workbook(archive, members)))
+            layout = guard.check_xlsx(archive, path, label, _wanted)
+            _refuse_hidden(label, [s.name for s in layout.sheets if s.state != "visible"])
+            members_to_scan = {
+                s.member: s.name
+                for s in layout.sheets
+                if s.member in layout.extents and layout.extents[s.member].has_formulas
+            }
+            formulas = _unreadable_cells(archive, members_to_scan)
     except zipfile.BadZipFile:
         raise InputError(
             Problem(label, "the workbook is truncated or damaged (not a complete xlsx archive); save it again")
         ) from None
-    sheets, names = _calamine_sheets(path, label)
+    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS))
     return RawWorkbook(path, "xlsx", sheets, names, formulas)
 
 
+def _not_a_workbook(archive: zipfile.ZipFile, members: set) -> str:
+    """Why a zip archive is not an xlsx workbook, in words."""
+    if "EncryptedPackage" in members:
+        return "the workbook is password-protected; save a copy without a password"
+    if "xl/workbook.bin" in members:
+        return "this is an Excel binary workbook (.xlsb), which the planner does not read; save it as .xlsx"
+    if "mimetype" in members:
+        try:
+            info = archive.getinfo("mimetype")
+            kind = archive.read("mimetype")[:100] if info.file_size <= 100 else b""
+        except (KeyError, zipfile.BadZipFile, RuntimeError):
+            kind = b""
+        if b"opendocument.spreadsheet" in kind:
+            return "this is an OpenDocument spreadsheet (.ods); save it as .xlsx (File > Save As) and try again"
+    if "word/document.xml" in members:
+        return "this is a Word document, not a spreadsheet; give the .xlsx, .xls or .csv file"
+    return "this zip file is not an Excel workbook (no xl/workbook.xml)"
+
+
 def _read_ole(path: Path) -> RawWorkbook:
-    """Read a legacy .xls file; an OLE container holding an encrypted xlsx is refused plainly."""
+    """Read a legacy .xls file after the guard has walked it; encrypted files are refused plainly."""
     label = str(path)
-    with open(path, "rb") as handle:
-        blob = handle.read(1 << 20)
-    if "EncryptedPackage".encode("utf-16-le") in blob:
+    layout = guard.check_xls(path, label, lambda name: True)  # calamine loads every sheet of an .xls at once
+    if layout.encrypted:
         raise InputError(Problem(label, "the workbook is password-protected; save a copy without a password"))
-    sheets, names = _calamine_sheets(path, label)
-    return RawWorkbook(path, "xls", sheets, names)
+    _refuse_hidden(label, [s.name for s in layout.sheets if s.visible != "visible"])
+    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS))
+    unreadable = {}
+    for sheet in layout.sheets:
+        if sheet.errors and _wanted(sheet.name):
+            unreadable[normalise_header(sheet.name)] = {
+                key: (shown, f"the cell shows the error {shown}; fix the formula or type the value")
+                for key, shown in sheet.errors.items()
+            }
+    return RawWorkbook(path, "xls", sheets, names, unreadable)
+
+
+def decode_text(data: bytes, label: str) -> tuple:
+    """Bytes of a text file -> (text, encoding name).
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are exact. Otherwise
+    Windows-1252 and Mac Roman are both tried and the one whose non-ASCII
+    characters read as letters inside words wins (Mac Roman's 0x96 is 'ñ',
+    Windows-1252's is a dash). Text that reads cleanly in neither is refused.
+
+    Raises
+    ------
+    InputError
+    """
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise InputError(
+                    Problem(label, f"starts with a {encoding.upper()} marker but is not {encoding.upper()} text; "
+                            "save it again as 'CSV UTF-8'")
+                ) from None
+    sample = data[:65536]
+    if len(sample) >= 4 and sample[1::2].count(0) > 0.9 * (len(sample) // 2):
+        encoding = "utf-16-le"
+    elif len(sample) >= 4 and sample[0::2].count(0) > 0.9 * (len(sample) // 2):
+        encoding = "utf-16-be"
+    else:
+        encoding = None
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    scored = []
+    for encoding in ("cp1252", "mac_roman"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        scored.append((_text_score(text), -len(scored), encoding, text))
+    best = max(scored) if scored else None
+    if best is None or best[0] < 0:
+        raise InputError(
+            Problem(
+                label,
+                "is not UTF-8 text, and read as Windows-1252 or Mac Roman text it does not look like words; "
+                "save it again as 'CSV UTF-8 (comma delimited)' and try again",
+            )
+        )
+    return best[3], best[2]
+
+
+def _text_score(text: str) -> int:
+    """How much the non-ASCII characters of a decoding look like real text (higher is better)."""
+    score = 0
+    for match in re.finditer(r"[^\x00-\x7f]", text):
+        i = match.start()
+        char = text[i]
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i + 1 < len(text) else " "
+        inside_word = before.isalpha() and after.isalpha()
+        if char.isalpha():
+            if char.isupper() and before.islower():
+                score -= 1  # 'cafŽ': a capital after small letters is a wrong guess
+            else:
+                score += 1
+        elif char in "\u2019\u2018" and inside_word:
+            score += 1  # don’t
+        elif unicodedata.category(char)[0] == "C":
+            score -= 2
+        elif inside_word:
+            score -= 1  # 'Maga–a': a symbol inside a word
+    return score
 
 
 def _read_csv(path: Path) -> RawWorkbook:
-    """Read a CSV export as the Creators sheet (UTF-8 with or without BOM, else cp1252/Mac Roman)."""
+    """Read a CSV export as the Creators sheet."""
     label = str(path)
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise InputError(Problem(label, f"the CSV file is {size / 2**20:,.0f} MiB; the planner reads CSV files up to "
+                                 f"{MAX_CSV_BYTES // 2**20} MiB"))
     data = path.read_bytes()
     sample = data[:65536]
-    controls = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 13))
-    if b"\x00" in sample or controls > len(sample) // 100:
+    text_start = sample.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text_start.startswith((b"<!doctype html", b"<html", b"<table")):
+        raise InputError(Problem(label, "is a web page (HTML) saved with a spreadsheet name; open it in Excel and "
+                                 "save it as .xlsx, or export the table as CSV"))
+    if text_start.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in sample:
+        raise InputError(Problem(label, "is an 'XML Spreadsheet 2003' file; open it in Excel and save it as .xlsx"))
+    text, encoding = decode_text(data, label)
+    sample_text = text[:65536]
+    controls = sum(1 for char in sample_text if ord(char) < 32 and char not in "\t\n\r")
+    if "\x00" in sample_text or controls > len(sample_text) // 100:
         raise InputError(Problem(label, "this is neither an Excel workbook nor a CSV text file"))
-    for encoding in ("utf-8-sig", "cp1252", "mac_roman"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    delimiter = _delimiter(sample_text)
+    rows = SheetRows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return RawWorkbook(path, "csv", {"creators": rows}, {"creators": path.name}, encoding=encoding)
+
+
+def _delimiter(sample: str) -> str:
+    """Comma, semicolon or tab: Excel's 'sep=;' line first, then the csv sniffer."""
+    first = sample.split("\n", 1)[0].strip().strip('"')
+    if len(first) == 5 and first.lower().startswith("sep=") and first[4] in ",;\t|":
+        return first[4]
     try:
-        dialect = csv.Sniffer().sniff(text[:65536], delimiters=",;\t")
-        delimiter = dialect.delimiter
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
-        delimiter = ","
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return RawWorkbook(path, "csv", {"creators": rows}, {"creators": path.name})
+        return ","
 
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
@@ -199,21 +410,25 @@ _EMPTY_VALUE = re.compile(rb"<v\s*/>|<v></v>")
 _FORMULA = re.compile(rb"<f\b[^>]*?(?:/>|>(.*?)</f>)", re.S)
 
 
-def _unreadable_cells(archive: zipfile.ZipFile) -> dict:
+def _unreadable_cells(archive: zipfile.ZipFile, members: dict) -> dict:
     """Cells whose value cannot be read, per sheet (normalised name).
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+    members : dict
+        Archive member -> sheet name, for the sheets the guard saw formulas or
+        error cells in (sizes already checked by the guard).
 
     Returns {sheet: {(row, column letter): (shown value, message)}} for formulas
     with no saved value and for error cells (#N/A, #DIV/0!, ...), which the
     bulk reader would otherwise pass on as blanks.
     """
-    sheet_paths = _sheet_paths(archive)
     found = {}
-    for name, member in sheet_paths.items():
+    for member, name in members.items():
         try:
             xml = archive.read(member)
         except KeyError:
-            continue
-        if b"<f" not in xml and b't="e"' not in xml:
             continue
         cells = {}
         for match in _CELL.finditer(xml):
@@ -239,39 +454,6 @@ def _unreadable_cells(archive: zipfile.ZipFile) -> dict:
     return found
 
 
-def _sheet_paths(archive: zipfile.ZipFile) -> dict:
-    """Sheet name -> archive member, from workbook.xml and its relationships."""
-    workbook = archive.read("xl/workbook.xml")
-    try:
-        rels = archive.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        rels = b""
-    targets = {}
-    for rel in re.finditer(rb"<Relationship\b[^>]*>", rels):
-        tag = rel.group(0)
-        rid = re.search(rb'\bId="([^"]+)"', tag)
-        target = re.search(rb'\bTarget="([^"]+)"', tag)
-        if rid and target:
-            value = target.group(1).decode()
-            member = value.lstrip("/") if value.startswith("/") else str(PurePosixPath("xl") / value)
-            targets[rid.group(1).decode()] = member
-    paths = {}
-    for sheet in re.finditer(rb"<sheet\b[^>]*>", workbook):
-        tag = sheet.group(0)
-        name = re.search(rb'\bname="([^"]*)"', tag)
-        rid = re.search(rb'\br:id="([^"]+)"', tag) or re.search(rb'\b\w+:id="([^"]+)"', tag)
-        if name and rid and rid.group(1).decode() in targets:
-            paths[_xml_unescape(name.group(1).decode("utf-8"))] = targets[rid.group(1).decode()]
-    return paths
-
-
-def _xml_unescape(text: str) -> str:
-    """Undo the five XML entities in an attribute value."""
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&")):
-        text = text.replace(entity, char)
-    return text
-
-
 def column_letter(index: int) -> str:
     """0-based column index -> Excel letters (0 -> A, 27 -> AB)."""
     letters = ""
@@ -285,10 +467,21 @@ def column_letter(index: int) -> str:
 def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, formulas: dict) -> RawSheet:
     """Find the header row and turn the rows beneath it into a table.
 
+    The header is the first row within :data:`HEADER_SEARCH_ROWS` holding at
+    least two of the required columns (one when only one is required); failing
+    that, the first row holding one of them, so that the missing ones can be
+    named. A canonical column name beats its synonyms (``creator`` is used
+    before ``handle``). A column name given twice (or two synonyms of one
+    name) is accepted only when both columns hold the same values, numbers
+    compared as numbers (``48.5M`` = ``48500000``); otherwise it is a problem.
+    Merged cells touching the header row or the rows below it, in a column
+    with a header, are problems too: a merged range keeps its value in its
+    first cell only.
+
     Parameters
     ----------
     rows : list of list
-        Raw cell values.
+        Raw cell values (a :class:`SheetRows` carries merged ranges).
     sheet : str
         The sheet's written name, for messages.
     required : tuple of str
@@ -306,32 +499,26 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     Raises
     ------
     InputError
-        When no row within the first :data:`HEADER_SEARCH_ROWS` holds the required columns.
+        When no row within the first :data:`HEADER_SEARCH_ROWS` holds a required column.
     """
-    header_index = None
-    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        names = {_canonical(normalise_header(c), synonyms) for c in row}
-        if len(names & set(required)) >= min(2, len(required)):
-            header_index = index
-            break
+    import pandas as pd  # imported late: a refused file never pays for pandas
+
+    header_index = _header_row(rows, required, synonyms)
     if header_index is None:
         wanted = ", ".join(required)
         raise HeaderNotFoundError(
             Problem(sheet, f"no header row with the columns {wanted} in the first {HEADER_SEARCH_ROWS} rows; add them")
         )
     written = list(rows[header_index])
-    columns, headers, letters = [], {}, {}
-    for position, cell in enumerate(written):
-        name = _canonical(normalise_header(cell), synonyms)
-        if not name or name in headers:
-            name = f"_column_{position}"  # blank or repeated header: keep the data, never guess
-        columns.append(name)
-        headers[name] = "" if cell is None else str(cell)
-        letters[name] = column_letter(position)
-    width = len(columns)
+    width = len(written)
     body = [list(r[:width]) + [""] * (width - len(r)) for r in rows[header_index + 1:]]
-    table = pd.DataFrame(body, columns=columns, dtype=object)
     excel_rows = pd.Series(range(header_index + 2, header_index + 2 + len(body)))
+    columns, problems = _columns(written, body, excel_rows, sheet, synonyms, header_index + 1)
+    headers, letters = {}, {}
+    for position, (name, cell) in enumerate(zip(columns, written)):
+        headers[name] = _shown(cell)  # as written, on one line (headers may hold line breaks)
+        letters[name] = column_letter(position)
+    table = pd.DataFrame(body, columns=columns, dtype=object)
     blank = table.map(_is_blank).all(axis=1) if len(table) else pd.Series(dtype=bool)
     missing = {}
     for (row, letter), formula in formulas.items():
@@ -342,7 +529,136 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     keep = ~blank | excel_rows.isin(formula_rows)
     table = table[keep.to_numpy()].reset_index(drop=True)
     excel_rows = excel_rows[keep.to_numpy()].reset_index(drop=True)
-    return RawSheet(sheet, table, excel_rows, headers, missing)
+    headed = [position for position, cell in enumerate(written) if not _is_blank(cell)]
+    problems += merged_cell_problems(rows, sheet, header_index, headed, written)
+    return RawSheet(sheet, table, excel_rows, headers, missing, problems)
+
+
+def first_row_note(rows) -> str:
+    """' (its first row reads: a, b, c)' when the first non-blank row looks like a header; else ''."""
+    for row in rows[:HEADER_SEARCH_ROWS]:
+        cells = [_shown(c) for c in row if not _is_blank(c)]
+        if len(cells) >= 2:
+            shown = ", ".join(cells[:15]) + (", ..." if len(cells) > 15 else "")
+            return f" (its first row reads: {shown})"
+        if cells:
+            return ""
+    return ""
+
+
+def _header_row(rows, required, synonyms):
+    """Index of the header row, or None."""
+    fallback = None
+    wanted = set(required)
+    for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        hits = len({_canonical(normalise_header(c), synonyms) for c in row} & wanted)
+        if hits >= min(2, len(required)):
+            return index
+        if hits and fallback is None:
+            fallback = index
+    return fallback
+
+
+def _columns(written, body, excel_rows, sheet, synonyms, header_row):
+    """Column names for each position, and problems with repeated names."""
+    normalised = [normalise_header(c) for c in written]
+    positions = {}
+    for position, name in enumerate(normalised):
+        if name:
+            positions.setdefault(_canonical(name, synonyms), []).append(position)
+    columns = [f"_column_{p}" for p in range(len(written))]  # blank or repeated header: data kept, never guessed
+    problems = []
+    for name, where in positions.items():
+        exact = [p for p in where if normalised[p] == name]
+        first = exact[0] if exact else where[0]
+        columns[first] = name
+        for other in where:
+            if other == first or (exact and normalised[other] != name):
+                continue  # the canonical name wins over its synonyms; the synonym column stays an extra column
+            difference = _first_difference(body, first, other)
+            if difference is None:
+                continue
+            index, count = difference
+            a, b = body[index][first], body[index][other]
+            more = f" (and {count - 1} more row(s))" if count > 1 else ""
+            problems.append(
+                Problem(
+                    sheet,
+                    f"columns {column_letter(first)} ('{_shown(written[first])}') and {column_letter(other)} "
+                    f"('{_shown(written[other])}') both give {name} but differ on this row "
+                    f"({column_letter(first)}: {a!r}, {column_letter(other)}: {b!r}){more}; "
+                    "delete one of them or rename it",
+                    int(excel_rows[index]),
+                    _shown(written[first]),
+                )
+            )
+    return columns, problems
+
+
+def _shown(cell) -> str:
+    """A header as written, on one line."""
+    return " ".join(str(cell).split()) if cell is not None else ""
+
+
+def _first_difference(body, a, b):
+    """(first row index, number of rows) where columns a and b differ; None when they agree.
+
+    Blank equals blank, text is compared trimmed, numbers as numbers (so
+    ``48.5M`` equals ``48500000`` and ``1,200`` equals ``1200``).
+    """
+    import numpy as np
+
+    from planner.validate import clean_text, parse_numbers  # the one number reader; imported late (validate imports us)
+
+    if not body:
+        return None
+    left = [r[a] for r in body]
+    right = [r[b] for r in body]
+    text_left, text_right = clean_text(left), clean_text(right)
+    same = text_left == text_right
+    if not same.all():
+        pl, pr = parse_numbers(left), parse_numbers(right)
+        numeric = (pl.bad == "") & (pr.bad == "") & ~pl.blank & ~pr.blank & (pl.percent == pr.percent)
+        with np.errstate(invalid="ignore"):
+            close = np.isclose(pl.values, pr.values, rtol=1e-9, atol=0.0)
+        same = same | (pl.blank & pr.blank) | (numeric & close)
+    differ = np.flatnonzero(~same)
+    return (int(differ[0]), len(differ)) if len(differ) else None
+
+
+def merged_cell_problems(rows, sheet: str, first_row: int, columns=None, written=None) -> list:
+    """One problem per merged range that reaches row ``first_row`` (0-based) or below.
+
+    Parameters
+    ----------
+    rows : SheetRows or list
+        Rows with a ``merged`` attribute (a plain list has none).
+    sheet : str
+    first_row : int
+        0-based index of the header row; ranges entirely above it (titles) are fine.
+    columns : list of int, optional
+        0-based columns that matter (those with a header); all when omitted.
+    written : list, optional
+        The header row as written, to name the column.
+    """
+    problems = []
+    for (top, left), (bottom, right) in getattr(rows, "merged", ()) or ():
+        if bottom < first_row or top == bottom and left == right:
+            continue
+        if columns is not None and not any(left <= c <= right for c in columns):
+            continue
+        ref = f"{column_letter(left)}{top + 1}:{column_letter(right)}{bottom + 1}"
+        header = _shown(written[left]) if written is not None and left < len(written) else None
+        problems.append(
+            Problem(
+                sheet,
+                f"cells {ref} are merged, so only {column_letter(left)}{top + 1} holds a value and the others read "
+                "as blank; unmerge them (Home > Merge & Center > Unmerge Cells) and type the value in every cell",
+                top + 1,
+                header or None,
+            )
+        )
+    return problems
 
 
 def _canonical(name: str, synonyms: dict) -> str:
@@ -351,11 +667,11 @@ def _canonical(name: str, synonyms: dict) -> str:
 
 
 def _is_blank(value) -> bool:
-    """True for empty cells and whitespace-only text."""
+    """True for empty cells and whitespace-only text (non-breaking and zero-width spaces too)."""
     if value is None:
         return True
     if isinstance(value, str):
-        return not value.strip().replace("\u00a0", "")
+        return not value.translate(_DROP_BLANKS).strip()
     if isinstance(value, float):
         return value != value  # NaN
     return False

@@ -99,7 +99,10 @@ def test_infeasible_sample_exits_3_naming_rules(tmp_path):
     for niche in ("beauty", "fashion", "fitness"):
         assert niche in result.output
     assert "Traceback" not in result.output
-    assert not out.exists()
+    wb = openpyxl.load_workbook(out)  # the explanation is written as a Diagnosis sheet
+    assert wb.sheetnames == ["Diagnosis", "Run info"]
+    text = " ".join(str(c.value) for row in wb["Diagnosis"].iter_rows() for c in row if c.value)
+    assert "min_share values add up to 110%" in text
 
 
 def test_infeasible_by_solver_names_rules_and_a_working_change(tmp_path):
@@ -110,8 +113,8 @@ def test_infeasible_by_solver_names_rules_and_a_working_change(tmp_path):
     result = run_cli("plan", path, "-o", tmp_path / "out.xlsx")
     assert result.exit_code == 3, result.output
     assert "Budget sheet: total_budget $100.00" in result.output
-    assert "a plan exists if you change:" in result.output
-    match = re.search(r"raise total_budget to \$([\d,.]+)", result.output)
+    assert "any one of these changes lets a plan exist" in result.output
+    match = re.search(r"raise total_budget from \$100\.00 to \$([\d,.]+)", result.output)
     assert match, result.output
     raised = float(match.group(1).replace(",", ""))
     assert raised == pytest.approx(120)

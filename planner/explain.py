@@ -1,0 +1,432 @@
+"""Explain a plan in the planner's words: what each rule costs, why a creator was left out,
+why budget went unspent, and which single change lets impossible rules hold.
+
+Every number here comes from re-solving the program with a rule changed, not
+from LP duals: duals are only indicative for an integer program. Each re-solve
+starts from the plan itself (still feasible once a rule is loosened), and its
+gain is reported with the interval the two solves' proven bounds allow.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from models.campaign import EXCLUDE, MUST, Campaign
+from models.checker import check_plan
+from models.plan import Plan
+from models.program import build_program, effective_max_posts
+from planner.solve import solve
+
+#: Loosening steps for "what each rule costs".
+SHARE_STEP = 0.05  # five points of share
+COUNT_STEP = 1  # one creator
+CAP_STEP = 0.10  # ten percent of the per-creator cap
+BUDGET_STEP = 1000.0  # dollars
+METHOD = "re-solve with the rule loosened (exact MILP within the gap), not LP duals"
+
+
+# --- changing one rule ---------------------------------------------------------------------
+
+
+def apply_relaxation(campaign: Campaign, name: str, value) -> Campaign:
+    """The campaign with one named rule set to a new limit (``None`` drops it).
+
+    Parameters
+    ----------
+    campaign : Campaign
+    name : str
+        A rule name as in the Rules sheet (``niche_min_share:beauty``,
+        ``budget``, ``min_creators``, ``must_include:@x``,
+        ``max_share_per_creator``, ``mix_min_share:many-micro``, ...).
+    value : float, int or None
+        The new limit (a fraction for shares, dollars for the budget).
+
+    Returns
+    -------
+    Campaign
+    """
+    kind, _, key = name.partition(":")
+    if kind == "budget":
+        return campaign.with_settings(total_budget=float(value))
+    if kind in ("min_creators", "max_creators", "max_share_per_creator", "target_engagement"):
+        return campaign.with_settings(**{kind: value})
+    if kind == "must_include":
+        creators = campaign.creators.copy()
+        creators.loc[creators["creator"] == key, "include"] = ""
+        return replace(campaign, creators=creators)
+    dimension, column = kind.split("_", 1)
+    if dimension == "mix":
+        mixes = tuple(replace(m, **{column: value}) if m.name == key else m for m in campaign.mixes)
+        return replace(campaign, mixes=mixes)
+    groups = tuple(
+        replace(g, **{column: value}) if g.dimension == dimension and g.group == key else g for g in campaign.groups
+    )
+    return replace(campaign, groups=groups)
+
+
+def current_limit(campaign: Campaign, name: str):
+    """A rule's limit as the planner wrote it (a share as a fraction)."""
+    kind, _, key = name.partition(":")
+    settings = campaign.settings
+    if kind == "budget":
+        return settings.total_budget
+    if kind in ("min_creators", "max_creators", "max_share_per_creator", "target_engagement"):
+        return getattr(settings, kind)
+    if kind == "must_include":
+        return "must"
+    dimension, column = kind.split("_", 1)
+    rules = campaign.mixes if dimension == "mix" else [g for g in campaign.groups if g.dimension == dimension]
+    for rule in rules:
+        if (rule.name if dimension == "mix" else rule.group) == key:
+            return getattr(rule, column)
+    return None
+
+
+def loosen(campaign: Campaign, name: str):
+    """Loosen a rule by the standard step; returns (campaign, words) or None when it cannot move."""
+    kind = name.partition(":")[0]
+    limit = current_limit(campaign, name)
+    if kind == "budget":
+        return apply_relaxation(campaign, name, limit + BUDGET_STEP), f"+${BUDGET_STEP:,.0f} of budget"
+    if kind == "must_include":
+        return apply_relaxation(campaign, name, None), "drop the must-include"
+    if kind == "max_share_per_creator":
+        return apply_relaxation(campaign, name, min(1.0, limit * (1 + CAP_STEP))), f"cap +{CAP_STEP:.0%}"
+    if limit is None:
+        return None
+    if kind.endswith("min_share"):
+        return (apply_relaxation(campaign, name, max(0.0, limit - SHARE_STEP)), "-5 points of share") if limit > 0 else None
+    if kind.endswith("max_share"):
+        return (apply_relaxation(campaign, name, min(1.0, limit + SHARE_STEP)), "+5 points of share") if limit < 1 else None
+    if kind.endswith("min_creators"):
+        return (apply_relaxation(campaign, name, limit - COUNT_STEP), "one creator fewer") if limit > 0 else None
+    if kind.endswith("max_creators"):
+        return apply_relaxation(campaign, name, limit + COUNT_STEP), "one creator more"
+    return None
+
+
+# --- re-solving -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolve:
+    """The outcome of one re-solve: engagement and its proven upper bound, or None when no plan."""
+
+    engagement: Optional[float]
+    bound: Optional[float]
+    checked: bool
+
+
+def _resolve(campaign: Campaign, start_posts, solver, time_limit, gap) -> Resolve:
+    """Re-plan a changed campaign from a starting plan; check the result independently."""
+    try:
+        program = build_program(campaign)
+    except ValueError:
+        return Resolve(None, None, False)
+    outcome = solve(program.problem, solver, time_limit, gap, start=_start_values(program, start_posts))
+    if not outcome.status.has_plan:
+        return Resolve(None, None, False)
+    posts = program.posts()
+    check = check_plan(campaign, posts)
+    bound = outcome.bound if outcome.bound is not None else check.engagement
+    return Resolve(check.engagement, max(bound, check.engagement), check.ok)
+
+
+def _start_values(program, posts) -> Optional[dict]:
+    """Slot values of a starting plan, by variable name (None when there is no start)."""
+    if posts is None:
+        return None
+    values = {}
+    for k, (index, variables) in enumerate(program.slots):
+        for i, var in zip(index.tolist(), variables):
+            values[var.name] = 1.0 if posts[i] > k else 0.0
+    return values
+
+
+def _task(args):
+    """Process-pool entry point."""
+    return _resolve(*args)
+
+
+def _run_all(tasks, workers=None):
+    """Run re-solves in parallel (spawned processes) when there are several."""
+    workers = workers or min(os.cpu_count() or 1, len(tasks))
+    if workers <= 1 or len(tasks) <= 1:
+        return [_resolve(*t) for t in tasks]
+    with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_task, tasks))
+
+
+def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap=None, workers=None) -> dict:
+    """What loosening each binding rule (and the budget) would buy, by re-solving.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    plan : Plan
+        The checked plan; its ``rules`` table says which rules bind.
+    solver : str
+    time_limit : float, optional
+        Per re-solve.
+    gap : float, optional
+        Per re-solve (default: the plan's own gap limit).
+    workers : int, optional
+
+    Returns
+    -------
+    dict
+        ``table``: DataFrame (rule, step, engagement_gain, gain_low, gain_high,
+        method); ``budget_marginal``: engagement per extra $1,000 (or None);
+        ``all_loosened``: gain with every binding rule loosened together.
+    """
+    gap = plan.outcome.gap_limit if gap is None else gap
+    names = [n for n in plan.rules.loc[plan.rules["binding"], "rule"] if n != "budget"]
+    names = ["budget"] + names
+    if campaign.settings.max_share_per_creator is not None and "max_share_per_creator" not in names:
+        capped = plan.rules.set_index("rule")
+        if "max_share_per_creator" in capped.index and capped.loc["max_share_per_creator", "slack"] < 1e-9:
+            names.append("max_share_per_creator")
+    loosened = []
+    for name in names:
+        moved = loosen(campaign, name)
+        if moved is not None:
+            loosened.append((name, *moved))
+    together = campaign
+    for name, _, _ in loosened:
+        if name != "budget":
+            together = loosen(together, name)[0]
+    tasks = [(changed, plan.posts, solver, time_limit, gap) for _, changed, _ in loosened]
+    tasks.append((together, plan.posts, solver, time_limit, gap))
+    outcomes = _run_all(tasks, workers)
+    base, base_bound = plan.engagement, plan.outcome.bound if plan.outcome.bound is not None else plan.engagement
+    rows = []
+    for (name, _, words), outcome in zip(loosened, outcomes[:-1]):
+        if outcome.engagement is None:
+            rows.append((name, words, None, None, None, "no plan found in the time limit"))
+            continue
+        gain = max(0.0, outcome.engagement - base)
+        rows.append((name, words, gain, max(0.0, outcome.engagement - base_bound), outcome.bound - base, METHOD))
+    table = pd.DataFrame(rows, columns=["rule", "step", "engagement_gain", "gain_low", "gain_high", "method"])
+    budget_row = table[table["rule"] == "budget"]
+    marginal = float(budget_row["engagement_gain"].iat[0]) if len(budget_row) and budget_row["engagement_gain"].notna().iat[0] else None
+    together_outcome = outcomes[-1]
+    all_loosened = None if together_outcome.engagement is None else max(0.0, together_outcome.engagement - base)
+    return {"table": table, "budget_marginal": marginal, "all_loosened": all_loosened,
+            "all_loosened_rules": [n for n, _, _ in loosened if n != "budget"]}
+
+
+# --- why not this creator ---------------------------------------------------------------------
+
+
+def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float], top: int = 20) -> pd.DataFrame:
+    """For the best-value creators not booked, the rule that kept each out.
+
+    The reason is every rule that adding the creator's first booking (its
+    package) to the plan would break. When only the budget stands in the way,
+    the money had a better use: the creator's engagement per dollar is set
+    against the plan's marginal engagement per dollar.
+    """
+    creators = campaign.creators
+    settings = campaign.settings
+    budget = settings.total_budget
+    cost = creators["cost_per_post"].to_numpy(float)
+    value = creators["post_value"].to_numpy(float) * campaign.niche_weights()
+    posts = plan.posts
+    spend = posts * cost
+    booked = posts > 0
+    first = np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, value / cost, np.inf)
+    candidates = np.flatnonzero(~booked & (value > 0))
+    order = candidates[np.lexsort((-value[candidates], -ratio[candidates]))][:top]
+    cap = effective_max_posts(campaign)
+    total, count = spend.sum(), int(booked.sum())
+    basis = budget if settings.share_basis == "budget" else None
+    rows = []
+    for i in order.tolist():
+        reasons = []
+        package = first[i] * cost[i]
+        if creators["include"].iat[i] == EXCLUDE:
+            reasons.append("excluded on the Creators sheet")
+        elif cap[i] == 0:
+            if settings.max_share_per_creator is not None and package > settings.max_share_per_creator * budget + 1e-9:
+                reasons.append(f"its {first[i]}-post booking (${package:,.2f}) is above the per-creator cap "
+                               f"({settings.max_share_per_creator:.2%} of budget)")
+            else:
+                reasons.append("max_posts is 0")
+        else:
+            if total + package > budget + 1e-6:
+                reasons.append("budget")
+            if settings.max_creators is not None and count + 1 > settings.max_creators:
+                reasons.append(f"max_creators {settings.max_creators}")
+            for group in campaign.groups:
+                if creators[group.dimension].iat[i] != group.group:
+                    continue
+                members = creators[group.dimension].to_numpy() == group.group
+                group_spend = spend[members].sum() + package
+                new_total = total + package
+                if group.max_share is not None:
+                    limit = group.max_share * (basis if basis is not None else new_total)
+                    if group_spend > limit + 1e-6:
+                        reasons.append(f"{group.dimension} {group.group} max_share {group.max_share:.2%}")
+                if group.max_creators is not None and int(booked[members].sum()) + 1 > group.max_creators:
+                    reasons.append(f"{group.dimension} {group.group} max_creators {group.max_creators}")
+        direct = [r for r in reasons if r.startswith(("excluded", "its ", "max_posts"))]
+        if direct:
+            reason = direct[0]
+        elif reasons == ["budget"]:
+            if marginal_per_dollar is not None and ratio[i] < marginal_per_dollar:
+                reason = (f"better use of the money: {ratio[i]:,.2f} engagement per dollar, below the "
+                          f"{marginal_per_dollar:,.2f} per dollar the plan's last $1,000 buys")
+            else:
+                reason = (f"better use of the money: booking it (${package:,.2f}) means dropping posts that "
+                          "together are worth more within the rules")
+        elif reasons:
+            reason = "kept out by: " + "; ".join(r for r in reasons if r != "budget") + (" (and the budget)" if "budget" in reasons else "")
+        else:
+            reason = ("booking it would break a minimum elsewhere (shares are of planned spend) "
+                      "or displace posts worth more")
+        rows.append((creators["creator"].iat[i], creators["niche"].iat[i], creators["tier"].iat[i],
+                     creators["platform"].iat[i], cost[i], value[i], ratio[i], reason))
+    return pd.DataFrame(rows, columns=["creator", "niche", "tier", "platform", "cost_per_post",
+                                       "weighted_engagement_per_post", "engagement_per_dollar", "reason"])
+
+
+def unspent_reason(campaign: Campaign, plan: Plan) -> Optional[str]:
+    """Why budget was left unspent, or None when (nearly) all of it is spent."""
+    budget = campaign.settings.total_budget
+    left = budget - plan.spend
+    creators = campaign.creators
+    cost = creators["cost_per_post"].to_numpy(float)
+    cap = effective_max_posts(campaign)
+    can_add = (plan.posts < cap) & (creators["include"].to_numpy() != EXCLUDE)
+    cheapest = cost[can_add].min(initial=math.inf)
+    if left <= 1e-6 or (left < cheapest and left < 0.001 * budget):
+        return None
+    if left < cheapest:
+        return f"${left:,.2f} is left and no remaining post costs that little (the cheapest is ${cheapest:,.2f})"
+    binding = [r for r in plan.rules.loc[plan.rules["binding"], "rule"] if r != "budget"]
+    if binding:
+        return f"${left:,.2f} is left because these rules stop further bookings: {', '.join(binding)}"
+    return f"${left:,.2f} is left: adding any affordable post would break a rule"
+
+
+# --- rules that cannot all hold ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One change that, on its own, lets a plan exist (verified by re-planning)."""
+
+    rule: str
+    change: str
+    new_value: object
+    verified: bool
+
+
+def has_plan(campaign: Campaign, solver: str, time_limit=None) -> bool:
+    """True when some plan meets every rule (any feasible plan; no optimality needed)."""
+    from planner.diagnose import precheck
+
+    if precheck(campaign):
+        return False
+    try:
+        program = build_program(campaign)
+    except ValueError:
+        return False
+    outcome = solve(program.problem, solver, time_limit, 1.0)
+    return outcome.status.has_plan and check_plan(campaign, program.posts()).ok
+
+
+def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None) -> Optional[Suggestion]:
+    """The smallest change of one rule alone that lets a plan exist, checked by re-planning."""
+    from planner.diagnose import rule_words
+
+    kind = name.partition(":")[0]
+    if kind == "must_include":
+        relaxed = apply_relaxation(campaign, name, None)
+        if has_plan(relaxed, solver, time_limit):
+            return Suggestion(name, f"drop the must-include of {name.partition(':')[2]}", None, True)
+        return None
+    try:
+        program = build_program(campaign, elastic=True, elastic_rules={name})
+    except ValueError:
+        return None
+    if name not in program.elastic:
+        return None
+    outcome = solve(program.problem, solver, time_limit, 1e-6)
+    if not outcome.status.has_plan:
+        return None
+    slack = program.elastic[name].varValue or 0.0
+    info = program.rules[name]
+    limit = current_limit(campaign, name)
+    loosening_up = info.sense == "<="
+    if kind == "budget":
+        value = math.ceil((info.limit + slack) / 10.0 - 1e-9) * 10.0
+        text = f"raise total_budget from ${limit:,.2f} to ${value:,.2f}"
+    elif kind.endswith("_share"):
+        if info.per_budget is not None:
+            moved = info.per_budget + (slack if loosening_up else -slack) / campaign.settings.total_budget
+        else:
+            spend = sum(c * (v.varValue or 0.0) for v, c in _spend_pairs(program))
+            moved = limit + (slack if loosening_up else -slack) / spend if spend > 0 else (1.0 if loosening_up else 0.0)
+        value = (math.ceil(moved * 10000 - 1e-6) if loosening_up else math.floor(moved * 10000 + 1e-6)) / 10000
+        value = min(max(value, 0.0), 1.0)
+        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit:.2%} to {value:.2%}"
+    elif kind == "target_engagement":
+        value = math.floor(info.limit - slack)
+        text = f"lower the target engagement from {limit:,.0f} to {value:,.0f}"
+    else:
+        moved = info.limit + (slack if loosening_up else -slack)
+        value = int(math.ceil(moved - 1e-6)) if loosening_up else max(int(math.floor(moved + 1e-6)), 0)
+        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit} to {value}"
+    relaxed = apply_relaxation(campaign, name, value)
+    if not has_plan(relaxed, solver, time_limit):
+        return None
+    sheet = rule_words(campaign, name).split(",")[0].split(":")[0]
+    return Suggestion(name, f"{text} ({sheet})", value, True)
+
+
+def _spend_pairs(program):
+    """(variable, cost) of every post slot."""
+    cost = program.campaign.creators["cost_per_post"].to_numpy(float)
+    for index, variables in program.slots:
+        yield from zip(variables, cost[index].tolist())
+
+
+def _column_words(name: str) -> str:
+    """'niche_min_share:beauty' -> 'niche beauty min_share'."""
+    kind, _, key = name.partition(":")
+    if kind in ("min_creators", "max_creators"):
+        return kind
+    dimension, column = kind.split("_", 1)
+    return f"{dimension} {key} {column}"
+
+
+def cap_fix(campaign: Campaign, solver: str, time_limit=None) -> Optional[Suggestion]:
+    """Must-include creators above the per-creator cap: the cap that admits them all."""
+    settings = campaign.settings
+    if settings.max_share_per_creator is None:
+        return None
+    creators = campaign.creators
+    must = creators["include"].to_numpy() == MUST
+    first = np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
+    package = (first * creators["cost_per_post"].to_numpy(float))[must]
+    if not len(package) or package.max() <= settings.max_share_per_creator * settings.total_budget:
+        return None
+    value = math.ceil(package.max() / settings.total_budget * 10000 - 1e-6) / 10000
+    if value > 1:
+        return None
+    relaxed = campaign.with_settings(max_share_per_creator=value)
+    if not has_plan(relaxed, solver, time_limit):
+        return None
+    return Suggestion("max_share_per_creator", f"raise max_share_per_creator from "
+                      f"{settings.max_share_per_creator:.2%} to {value:.2%} (Budget sheet)", value, True)

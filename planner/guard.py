@@ -1,0 +1,818 @@
+"""Checks on an input file before any parser touches it.
+
+Workbooks come from creator platforms, agencies, clients and unknown senders.
+The bulk reader (python-calamine) is fast but trusts the file: it inflates
+whatever the archive holds, and it allocates one dense grid from cell A1 to
+the farthest filled cell, so a single cell at XFD1048576 asks for
+16,384 x 1,048,576 cells and the allocation failure aborts the whole process
+(no Python exception can catch that). Everything here runs first, reads the
+file in a bounded, streaming way, and refuses with a plain
+:class:`~planner.errors.InputError` what a workbook written by Excel, Google
+Sheets, Numbers or LibreOffice never looks like.
+
+xlsx / xlsm (a zip archive)
+    * the central directory: member count, declared sizes (per member and in
+      all), compression ratio, encrypted or exotic members, duplicate names,
+      members that overlap (the non-recursive zip bomb);
+    * every XML member is inflated here with a hard output cap, so a member
+      whose declared size lies is caught while it inflates; its checksum is
+      verified; ``<!DOCTYPE`` / ``<!ENTITY`` anywhere is refused (Excel never
+      writes a DTD; entity expansion is the "billion laughs");
+    * the planner's sheets are scanned for every cell reference: references
+      beyond XFD1048576 are refused, and the grid the reader would allocate
+      (rows x columns up to the farthest filled cell) must stay within
+      :data:`MAX_GRID_CELLS` and, above :data:`SMALL_GRID_CELLS`, be at least
+      1/:data:`MAX_SPARSENESS` filled.
+
+xls (an OLE2 compound file)
+    The compound file's directory and the BIFF records of the Workbook stream
+    are walked (no parser library): encrypted files (FILEPASS) are reported,
+    the same grid rules apply, and error cells (#N/A, ...), which the bulk
+    reader would pass on as blanks, are collected.
+
+XML that the planner itself parses goes through :mod:`defusedxml`, and
+:func:`harden_xml` keeps openpyxl on defusedxml whatever the environment says.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import struct
+import sys
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+from planner.errors import InputError, Problem
+
+# --------------------------------------------------------------------------- limits
+
+#: Most members an xlsx archive may hold (Excel writes a few dozen).
+MAX_MEMBERS = 10_000
+#: Largest uncompressed size of one member. A full 1,048,576-row sheet is ~100-300 MB.
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+#: Largest uncompressed size of all members together.
+MAX_TOTAL_BYTES = 768 * 1024 * 1024
+#: Highest compression ratio accepted for a member above :data:`RATIO_FLOOR_BYTES`.
+MAX_RATIO = 250
+#: Members smaller than this (uncompressed) may have any ratio: they cannot hurt.
+RATIO_FLOOR_BYTES = 4 * 1024 * 1024
+#: Excel's sheet limits: XFD1048576 is the last cell.
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 16_384
+#: Most cells in the dense grid the bulk reader allocates for one sheet
+#: (e.g. 1,048,576 rows x 24 columns); roughly 40 bytes each in memory.
+MAX_GRID_CELLS = 25_000_000
+#: Grids up to this size are always accepted, however empty (about 40 MB).
+SMALL_GRID_CELLS = 1_000_000
+#: Above SMALL_GRID_CELLS, refuse a grid more than this many times its filled cells.
+MAX_SPARSENESS = 10
+#: Largest .xls file read (the whole compound file is read into memory).
+MAX_XLS_BYTES = 256 * 1024 * 1024
+#: Inflate in pieces of this size.
+_CHUNK = 1 << 20
+#: A single XML tag (or text run) longer than this is not something Excel writes.
+_MAX_CARRY = 8 * 1024 * 1024
+
+_DTD = re.compile(rb"<!(?i:doctype|entity)")
+_XML_MEMBER = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
+
+
+def _size(n: int) -> str:
+    """Bytes in words: 1.0 GiB, 512 MiB, 37 KiB."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{n} bytes"
+
+
+def column_letters(number: int) -> str:
+    """1-based column number -> letters (1 -> A, 16384 -> XFD)."""
+    letters = ""
+    while number > 0:
+        number, rem = divmod(number - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _column_number(letters: bytes) -> int:
+    """Column letters -> 1-based number (A -> 1, XFD -> 16384); large for long garbage."""
+    number = 0
+    for byte in letters.upper()[:8]:
+        number = number * 26 + (byte - 64)
+    return number if len(letters) <= 8 else 26 ** 9
+
+
+# --------------------------------------------------------------------------- defusedxml
+
+
+def harden_xml() -> None:
+    """Make sure every XML parse of input goes through defusedxml.
+
+    defusedxml is a declared dependency; it is imported here so a broken
+    install fails loudly. openpyxl switches defusedxml off when the environment
+    variable ``OPENPYXL_DEFUSEDXML`` is anything but ``True``: the variable is
+    reset before openpyxl is imported, and if openpyxl was already imported
+    without it, its parsing functions are replaced by defusedxml's.
+    """
+    import defusedxml  # noqa: F401  (a missing install must fail here, not later)
+    from defusedxml import ElementTree as safe_tree
+
+    os.environ["OPENPYXL_DEFUSEDXML"] = "True"
+    functions = sys.modules.get("openpyxl.xml.functions")
+    if functions is not None and not getattr(functions, "LXML", False):
+        functions.fromstring = safe_tree.fromstring
+        functions.iterparse = safe_tree.iterparse
+        for name in ("openpyxl", "openpyxl.xml"):
+            module = sys.modules.get(name)
+            if module is not None:
+                module.DEFUSEDXML = True
+
+
+def parse_xml(data: bytes, label: str, member: str):
+    """Parse a small XML member with defusedxml; DTDs and entities are refused."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise InputError(Problem(label, _dtd_message(member))) from None
+    except ParseError as exc:
+        raise InputError(
+            Problem(label, f"the workbook is damaged: its part {member} is not well-formed XML ({exc}); save it again")
+        ) from None
+
+
+def _dtd_message(member: str) -> str:
+    return (
+        f"refused unread: the workbook's part {member} declares a DTD or XML entities (<!DOCTYPE / <!ENTITY). "
+        "Excel never writes those, and they are how 'billion laughs' files exhaust memory; "
+        "ask the sender for the data again, or open it in Excel and save a new copy"
+    )
+
+
+# --------------------------------------------------------------------------- sheet extents
+
+
+@dataclass
+class SheetExtent:
+    """Where one sheet's filled cells reach, and what else the scan noticed.
+
+    Attributes
+    ----------
+    rows, columns : int
+        1-based row and column of the farthest filled cell (0 when empty).
+    filled : int
+        Number of cells holding something (a value, inline text or a formula).
+    far_row_cell, far_column_cell : str
+        The cell that sets ``rows`` and the one that sets ``columns``.
+    has_formulas : bool
+        The sheet holds ``<f>`` or error (``t="e"``) cells (xlsx), so the slower
+        per-cell scan for unreadable cells is needed.
+    """
+
+    rows: int = 0
+    columns: int = 0
+    filled: int = 0
+    far_row_cell: str = ""
+    far_column_cell: str = ""
+    has_formulas: bool = False
+
+    def add(self, row: int, column: int) -> None:
+        """Record one filled cell."""
+        self.filled += 1
+        if row > self.rows:
+            self.rows = row
+            self.far_row_cell = f"{column_letters(column)}{row}"
+        if column > self.columns:
+            self.columns = column
+            self.far_column_cell = f"{column_letters(column)}{row}"
+
+    @property
+    def grid(self) -> int:
+        """Cells in the dense grid from A1 to the farthest filled row and column."""
+        return self.rows * self.columns
+
+
+def check_extent(extent: SheetExtent, sheet: str, label: str) -> None:
+    """Refuse a sheet whose grid would be too large or too empty to read safely.
+
+    Raises
+    ------
+    InputError
+        Naming the sheet and the far cell(s) to delete.
+    """
+    grid = extent.grid
+    if grid <= SMALL_GRID_CELLS:
+        return
+    too_big = grid > MAX_GRID_CELLS
+    too_sparse = grid > MAX_SPARSENESS * max(extent.filled, 1)
+    if not (too_big or too_sparse):
+        return
+    far = extent.far_row_cell
+    if extent.far_column_cell and extent.far_column_cell != far:
+        far = f"{extent.far_row_cell} and {extent.far_column_cell}"
+    corner = f"{column_letters(extent.columns)}{extent.rows}"
+    why = (
+        f"more than the {MAX_GRID_CELLS:,} cells the planner reads from one sheet"
+        if too_big
+        else f"yet only {extent.filled:,} of them are filled"
+    )
+    raise InputError(
+        Problem(
+            label,
+            f"the sheet '{sheet}' claims cells up to {corner} (a grid of {extent.rows:,} rows x "
+            f"{extent.columns:,} columns = {grid:,} cells), {why}; the farthest filled cell is {far}. "
+            "Delete the stray cell(s) far outside the table (select the empty rows and columns beyond "
+            "the table, Delete, then save) or copy the table to a new sheet",
+        )
+    )
+
+
+def _beyond_limits(sheet: str, ref: str, label: str) -> InputError:
+    return InputError(
+        Problem(
+            label,
+            f"the sheet '{sheet}' refers to cell {ref}, beyond Excel's last cell XFD1048576; "
+            "the file is damaged or was built by hand, not saved by a spreadsheet program; refused unread",
+        )
+    )
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+@dataclass
+class XlsxSheet:
+    """One sheet as listed in xl/workbook.xml."""
+
+    name: str
+    member: str
+    state: str  # "visible", "hidden" or "veryHidden"
+
+
+@dataclass
+class XlsxLayout:
+    """What the guard learnt about an xlsx archive."""
+
+    sheets: list = field(default_factory=list)  # XlsxSheet, in workbook order
+    extents: dict = field(default_factory=dict)  # member -> SheetExtent, for scanned sheets
+
+
+def check_archive(archive: zipfile.ZipFile, path, label: str) -> None:
+    """Central-directory checks: no member is inflated here.
+
+    Raises
+    ------
+    InputError
+        Too many members, sizes or ratios no workbook has, encrypted or
+        exotic members, duplicate names, overlapping members.
+    """
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise InputError(
+            Problem(label, f"the workbook's archive holds {len(infos):,} parts (at most {MAX_MEMBERS:,} are read); "
+                    "it is not a file Excel writes; refused unread")
+        )
+    names = set()
+    total = 0
+    for info in infos:
+        if info.filename in names:
+            raise InputError(
+                Problem(label, f"the workbook's archive lists the part {info.filename} twice; it is damaged or was "
+                        "built to mislead readers; refused unread")
+            )
+        names.add(info.filename)
+        if info.flag_bits & 0x1:
+            raise InputError(
+                Problem(label, "the workbook's archive is encrypted (a zip password); save a copy without a password")
+            )
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise InputError(
+                Problem(label, f"the workbook's part {info.filename} uses a compression method spreadsheet programs "
+                        f"do not write (method {info.compress_type}); open it in Excel and save it again")
+            )
+        total += info.file_size
+        if info.file_size > MAX_MEMBER_BYTES or total > MAX_TOTAL_BYTES:
+            biggest = max(infos, key=lambda i: i.file_size)
+            all_sizes = sum(i.file_size for i in infos)
+            packed = os.path.getsize(path)
+            raise InputError(
+                Problem(
+                    label,
+                    f"refused unread: the {_size(packed)} workbook would unpack to {_size(all_sizes)} "
+                    f"(its part {biggest.filename} alone to {_size(biggest.file_size)}); the planner unpacks at "
+                    f"most {_size(MAX_MEMBER_BYTES)} per part and {_size(MAX_TOTAL_BYTES)} in all. No real "
+                    "roster is that large: this looks like a 'zip bomb'; ask the sender for the data again",
+                )
+            )
+        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise InputError(
+                Problem(
+                    label,
+                    f"refused unread: the workbook's part {info.filename} unpacks {ratio:,.0f} times larger "
+                    f"({_size(info.compress_size)} to {_size(info.file_size)}); spreadsheets compress at most about "
+                    f"{MAX_RATIO}:1, so this looks like a 'zip bomb'; ask the sender for the data again",
+                )
+            )
+    _check_overlaps(infos, path, label)
+
+
+def _check_overlaps(infos, path, label: str) -> None:
+    """Each member's data must end before the next member starts (no shared, overlapping data)."""
+    ordered = sorted(infos, key=lambda i: i.header_offset)
+    size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        for info, following in zip(ordered, ordered[1:] + [None]):
+            end = _data_offset(handle, info, label) + info.compress_size
+            limit = following.header_offset if following is not None else size
+            if end > limit:
+                raise InputError(
+                    Problem(label, "the workbook's archive has parts that overlap one another (a trick used by zip "
+                            "bombs) or is truncated; refused unread; save the workbook again")
+                )
+
+
+def _data_offset(handle, info, label: str) -> int:
+    """Offset of a member's compressed data, from its local header."""
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise InputError(Problem(label, "the workbook is truncated or damaged (a part's header is missing); save it again"))
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def inflate(path, info, label: str):
+    """Yield a member's bytes, inflated here with hard caps; verify size and checksum.
+
+    The output is counted against the member's declared size (and the
+    per-member limit) as it is produced, so a member whose header lies about
+    its size is stopped after at most :data:`_CHUNK` bytes too many.
+    """
+    cap = min(info.file_size, MAX_MEMBER_BYTES)
+    produced = 0
+    crc = 0
+    with open(path, "rb") as handle:
+        handle.seek(_data_offset(handle, info, label))
+        remaining = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        while remaining > 0:
+            data = handle.read(min(_CHUNK, remaining))
+            if not data:
+                raise InputError(Problem(label, f"the workbook is truncated (part {info.filename} ends early); save it again"))
+            remaining -= len(data)
+            pending = data
+            while pending:
+                if inflater is None:
+                    out, pending = pending, b""
+                else:
+                    try:
+                        out = inflater.decompress(pending, _CHUNK)
+                    except zlib.error:
+                        raise InputError(
+                            Problem(label, f"the workbook is damaged (part {info.filename} cannot be unpacked); save it again")
+                        ) from None
+                    pending = inflater.unconsumed_tail
+                produced += len(out)
+                if produced > cap:
+                    raise InputError(
+                        Problem(
+                            label,
+                            f"refused: the workbook's part {info.filename} unpacks to more than the "
+                            f"{_size(cap)} its archive declares (or the planner allows); the file is damaged or built "
+                            "to exhaust memory (a 'zip bomb'); ask the sender for the data again",
+                        )
+                    )
+                crc = zlib.crc32(out, crc)
+                if out:
+                    yield out
+                if inflater is not None and inflater.eof:
+                    pending = b""
+                    remaining = 0
+    if produced != info.file_size or crc != info.CRC:
+        raise InputError(
+            Problem(label, f"the workbook is damaged (part {info.filename} fails its size or checksum test); save it again")
+        )
+
+
+def read_member(path, info, label: str) -> bytes:
+    """A whole (small) member, inflated under the guard's caps."""
+    return b"".join(inflate(path, info, label))
+
+
+def _scan_dtd(path, info, label: str) -> None:
+    """Stream a member and refuse any DTD or entity declaration in it."""
+    tail = b""
+    for chunk in inflate(path, info, label):
+        if _DTD.search(tail + chunk):
+            raise InputError(Problem(label, _dtd_message(info.filename)))
+        tail = chunk[-16:]
+
+
+_MAIN_NS_ATTR = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
+    """Sheets listed in xl/workbook.xml (parsed with defusedxml), with their archive members."""
+    infos = {i.filename: i for i in archive.infolist()}
+    workbook = parse_xml(read_member(path, infos["xl/workbook.xml"], label), label, "xl/workbook.xml")
+    targets = {}
+    rels_info = infos.get("xl/_rels/workbook.xml.rels")
+    if rels_info is not None:
+        rels = parse_xml(read_member(path, rels_info, label), label, "xl/_rels/workbook.xml.rels")
+        for rel in rels.iter():
+            if _local(rel.tag) != "Relationship":
+                continue
+            rid, target = rel.get("Id"), rel.get("Target")
+            if rid and target:
+                member = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+                targets[rid] = posixpath.normpath(member)
+    sheets = []
+    for element in workbook.iter():
+        if _local(element.tag) != "sheet":
+            continue
+        name = element.get("name")
+        rid = element.get(_MAIN_NS_ATTR)
+        if rid is None:
+            rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
+        if name is None or rid not in targets:
+            continue
+        sheets.append(XlsxSheet(name, targets[rid], element.get("state") or "visible"))
+    return sheets
+
+
+def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted) -> XlsxLayout:
+    """Every xlsx check, in order; returns the sheet list and the scanned extents.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        Opened on ``path`` (only its central directory is used).
+    path : Path
+    label : str
+        How the file is named in messages.
+    wanted : callable
+        ``wanted(sheet name) -> bool``: the sheets the planner will read; only
+        these are scanned for cell references (others are never loaded).
+
+    Raises
+    ------
+    InputError
+    """
+    check_archive(archive, path, label)
+    infos = {i.filename: i for i in archive.infolist()}
+    for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if name in infos:
+            _scan_dtd(path, infos[name], label)
+    layout = XlsxLayout(sheets=workbook_sheets(archive, path, label))
+    scanned = {sheet.member: sheet.name for sheet in layout.sheets if wanted(sheet.name)}
+    for name, info in infos.items():
+        if name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") or not _XML_MEMBER.search(name):
+            continue
+        if name in scanned:
+            layout.extents[name] = scan_sheet(path, info, scanned[name], label)
+            check_extent(layout.extents[name], scanned[name], label)
+        else:
+            _scan_dtd(path, info, label)
+    return layout
+
+
+# Filled cells (not self-closing) with their reference first, as Excel, LibreOffice,
+# openpyxl and Google Sheets write them: one pass for the letters, one for the digits.
+_FILLED_LETTERS = re.compile(rb'<c r="([A-Z]+)[0-9]+"[^>]*(?<!/)>')
+_FILLED_DIGITS = re.compile(rb'<c r="[A-Z]+([0-9]+)"[^>]*(?<!/)>')
+# Any row or cell tag, with or without a namespace prefix, for the general path.
+_ANY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+_R_ATTR = re.compile(rb'(?:^|\s)r\s*=\s*["\']([A-Za-z]*)([0-9]*)["\']')
+_ROW_REF = re.compile(rb'<row r="([0-9]+)"')
+# Cell tags the fast path cannot read: no attributes, a tab or line break before them, a namespace prefix.
+_OTHER_CELL = re.compile(rb"<c[>/\t\r\n]")
+_PREFIXED_CELL = re.compile(rb":c[\s>/]")
+
+
+def scan_sheet(path, info, sheet: str, label: str) -> SheetExtent:
+    """Stream a worksheet: refuse DTDs and out-of-range references; measure the filled extent.
+
+    A self-closing cell (``<c r="Z9" s="3"/>``, formatting only) holds nothing
+    and the bulk reader skips it, so it does not count towards the extent.
+    """
+    extent = SheetExtent()
+    state = {"row": 0, "column": 0}
+    carry = b""
+    tail = b""
+    for chunk in inflate(path, info, label):
+        if _DTD.search(tail + chunk):
+            raise InputError(Problem(label, _dtd_message(info.filename)))
+        tail = chunk[-16:]
+        buffer = carry + chunk
+        cut = buffer.rfind(b"<")
+        if cut < 0:
+            cut = len(buffer)
+        region, carry = buffer[:cut], buffer[cut:]
+        if len(carry) > _MAX_CARRY:
+            raise InputError(
+                Problem(label, f"the sheet '{sheet}' holds a single XML tag or text longer than {_size(_MAX_CARRY)}; "
+                        "it is not a sheet a spreadsheet program writes; refused unread")
+            )
+        if not extent.has_formulas and (b"<f" in region or b't="e"' in region or b":f" in region):
+            extent.has_formulas = True
+        _scan_region(region, extent, state, sheet, label)
+    if carry:
+        _scan_region(carry, extent, state, sheet, label)
+    return extent
+
+
+def _plain_cells(region: bytes) -> bool:
+    """True when every cell tag in the region is ``<c r="...`` (the fast path applies)."""
+    if region.count(b"<c ") != region.count(b'<c r="'):
+        return False
+    return _OTHER_CELL.search(region) is None and _PREFIXED_CELL.search(region) is None
+
+
+def _scan_region(region: bytes, extent: SheetExtent, state: dict, sheet: str, label: str) -> None:
+    """Scan complete tags: in bulk when every cell carries its reference first, else tag by tag."""
+    if _plain_cells(region):
+        _fast_cells(_FILLED_LETTERS.findall(region), _FILLED_DIGITS.findall(region), extent, sheet, label)
+        last_row = region.rfind(b"<row r=")
+        if last_row >= 0:
+            found = _ROW_REF.match(region, last_row)
+            state["row"] = int(found.group(1)[:12]) if found else state["row"]
+        return
+    for match in _ANY_TAG.finditer(region):
+        tag, attributes = match.group(1), match.group(2)
+        ref = _R_ATTR.search(attributes)
+        if tag == b"row":
+            state["row"] = int(ref.group(2)[:12]) if ref and ref.group(2) else state["row"] + 1
+            state["column"] = 0
+            continue
+        if ref and ref.group(1) and ref.group(2):
+            column, row = _column_number(ref.group(1)), int(ref.group(2)[:12])
+        else:
+            column, row = state["column"] + 1, max(state["row"], 1)
+        state["column"] = column
+        if attributes.rstrip().endswith(b"/"):
+            continue  # formatting only: nothing to read
+        if row > MAX_ROWS or column > MAX_COLUMNS or row < 1:
+            raise _beyond_limits(sheet, f"{column_letters(min(column, 26 ** 4))}{row}", label)
+        extent.add(row, column)
+
+
+def _fast_cells(letters: list, digits: list, extent: SheetExtent, sheet: str, label: str) -> None:
+    """Filled cells as parallel lists of column letters and row digits (bytes)."""
+    if not letters:
+        return
+    distinct_letters = set(letters)
+    distinct_digits = set(digits)
+    columns = {text: _column_number(text) for text in distinct_letters}
+    far_letters = max(columns, key=columns.get)
+    longest = max(map(len, distinct_digits))
+    far_digits = max(text for text in distinct_digits if len(text) == longest)
+    if len(far_letters) > 3 or columns[far_letters] > MAX_COLUMNS:
+        raise _beyond_limits(sheet, f"{far_letters.decode()}{digits[letters.index(far_letters)].decode()[:12]}", label)
+    if longest > 7 or not 1 <= int(far_digits) <= MAX_ROWS:
+        raise _beyond_limits(sheet, f"{letters[digits.index(far_digits)].decode()}{far_digits.decode()[:12]}", label)
+    extent.filled += len(letters) - 2
+    extent.add(int(far_digits), columns[letters[digits.index(far_digits)]])
+    extent.add(int(digits[letters.index(far_letters)]), columns[far_letters])
+
+
+# --------------------------------------------------------------------------- xls (OLE2 / BIFF)
+
+
+@dataclass
+class XlsSheet:
+    """One worksheet of a BIFF workbook, as the guard saw it."""
+
+    name: str
+    visible: str  # "visible", "hidden" or "veryHidden"
+    extent: SheetExtent = field(default_factory=SheetExtent)
+    errors: dict = field(default_factory=dict)  # (row, column letters) -> shown error, e.g. "#N/A"
+
+
+@dataclass
+class XlsLayout:
+    """What the guard learnt about a legacy workbook."""
+
+    encrypted: bool = False  # an encrypted xlsx in an OLE container, or an xls with a password
+    sheets: list = field(default_factory=list)  # XlsSheet
+
+
+_ENDOFCHAIN = 0xFFFFFFFE
+_FREESECT = 0xFFFFFFFF
+_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
+_VISIBILITY = {0: "visible", 1: "hidden", 2: "veryHidden"}
+
+
+class _Damaged(Exception):
+    """The compound file or its BIFF stream does not hold together."""
+
+
+def check_xls(path, label: str, wanted) -> XlsLayout:
+    """Walk an OLE2 compound file and its Workbook stream; refuse grids that cannot be read safely.
+
+    Parameters
+    ----------
+    path : Path
+    label : str
+    wanted : callable
+        ``wanted(sheet name) -> bool``: only these sheets' extents are checked.
+
+    Raises
+    ------
+    InputError
+    """
+    size = os.path.getsize(path)
+    if size > MAX_XLS_BYTES:
+        raise InputError(
+            Problem(label, f"the .xls file is {_size(size)}; the planner reads legacy .xls files up to "
+                    f"{_size(MAX_XLS_BYTES)}; save it as .xlsx")
+        )
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        streams = _ole_streams(data)
+    except (_Damaged, struct.error, IndexError):
+        raise InputError(Problem(label, "the .xls file is truncated or damaged (its internal directory cannot be "
+                                 "read); open it in Excel and save it again")) from None
+    if "encryptedpackage" in streams or "encryptioninfo" in streams:
+        return XlsLayout(encrypted=True)
+    entry = streams.get("workbook") or streams.get("book")
+    if entry is None:
+        raise InputError(Problem(label, "this file is an Office document but not an Excel workbook (no Workbook stream); "
+                                 "give an .xlsx, .xls or .csv file"))
+    try:
+        stream = _ole_read(data, *entry)
+        layout = _walk_biff(stream)
+    except (_Damaged, struct.error, IndexError):
+        raise InputError(Problem(label, "the .xls file is truncated or damaged (its records do not hold together); "
+                                 "open it in Excel and save it again")) from None
+    if not layout.encrypted:
+        for sheet in layout.sheets:
+            if wanted(sheet.name):
+                check_extent(sheet.extent, sheet.name, label)
+    return layout
+
+
+def _ole_streams(data: bytes) -> dict:
+    """Directory of a compound file: lower-case stream name -> (start sector, size, context)."""
+    if len(data) < 512:
+        raise _Damaged
+    sector_shift, mini_shift = struct.unpack_from("<HH", data, 30)
+    if not 7 <= sector_shift <= 16 or not 1 <= mini_shift < sector_shift:
+        raise _Damaged
+    sector = 1 << sector_shift
+    n_fat, dir_start = struct.unpack_from("<II", data, 44)
+    mini_cutoff, minifat_start, n_minifat, difat_start, n_difat = struct.unpack_from("<IIIII", data, 56)
+    n_sectors = (len(data) - 512 + sector - 1) // sector if sector == 512 else (len(data) - sector + sector - 1) // sector
+    if n_fat > n_sectors + 1 or n_difat > n_sectors + 1:
+        raise _Damaged
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < 0xFFFFFFFA]
+    seen = 0
+    next_difat = difat_start
+    per = sector // 4
+    while next_difat < 0xFFFFFFFA and seen <= n_sectors:
+        entries = struct.unpack_from(f"<{per}I", data, (next_difat + 1) * sector)
+        fat_sectors += [s for s in entries[:-1] if s < 0xFFFFFFFA]
+        next_difat = entries[-1]
+        seen += 1
+    fat = []
+    for s in fat_sectors[: n_fat or len(fat_sectors)]:
+        offset = (s + 1) * sector
+        if offset + sector > len(data):
+            raise _Damaged
+        fat.extend(struct.unpack_from(f"<{per}I", data, offset))
+    context = {"sector": sector, "fat": fat, "mini_cutoff": mini_cutoff}
+    directory = _chain_bytes(data, dir_start, sector, fat)
+    entries = {}
+    root = None
+    for offset in range(0, len(directory) - 127, 128):
+        name_length = struct.unpack_from("<H", directory, offset + 64)[0]
+        kind = directory[offset + 66]
+        start, size = struct.unpack_from("<II", directory, offset + 116)
+        if kind == 0 or name_length < 2 or name_length > 64:
+            continue
+        name = directory[offset: offset + name_length - 2].decode("utf-16-le", "replace")
+        if kind == 5:
+            root = (start, size)
+        elif kind == 2:
+            entries.setdefault(name.casefold(), (start, size))
+    if root is None:
+        raise _Damaged
+    context["root"] = root
+    context["minifat"] = list(struct.unpack(f"<{len(b) // 4}I", b)) if (b := _chain_bytes(data, minifat_start, sector, fat)) else []
+    return {name: (start, size, context) for name, (start, size) in entries.items()}
+
+
+def _chain(start: int, table: list) -> list:
+    """Sector numbers of a chain, refusing loops and out-of-range links."""
+    out = []
+    current = start
+    while current != _ENDOFCHAIN:
+        if current >= len(table) or len(out) > len(table):
+            raise _Damaged
+        out.append(current)
+        current = table[current]
+        if current == _FREESECT:
+            raise _Damaged
+    return out
+
+
+def _chain_bytes(data: bytes, start: int, sector: int, fat: list) -> bytes:
+    if start in (_ENDOFCHAIN, _FREESECT):
+        return b""
+    return b"".join(data[(s + 1) * sector: (s + 2) * sector] for s in _chain(start, fat))
+
+
+def _ole_read(data: bytes, start: int, size: int, context: dict) -> bytes:
+    """A stream's bytes, from the regular or the mini stream."""
+    if size < context["mini_cutoff"]:
+        root_start, root_size = context["root"]
+        mini_stream = _chain_bytes(data, root_start, context["sector"], context["fat"])
+        mini = 64
+        blob = b"".join(mini_stream[s * mini: (s + 1) * mini] for s in _chain(start, context["minifat"]))
+    else:
+        blob = _chain_bytes(data, start, context["sector"], context["fat"])
+    if len(blob) < size:
+        raise _Damaged
+    return blob[:size]
+
+
+# BIFF record types (BIFF8 and BIFF5; a few BIFF2-4 ones for completeness).
+_BOF = (0x0809, 0x0409, 0x0209, 0x0009)
+_EOF = 0x000A
+_FILEPASS = 0x002F
+_BOUNDSHEET = 0x0085
+_CELL_FILLED = {0x0203, 0x0204, 0x027E, 0x00FD, 0x00D6, 0x0003, 0x0004, 0x0002, 0x0005, 0x0205}
+_FORMULA = {0x0006, 0x0206, 0x0406}
+_MULRK = 0x00BD
+
+
+def _walk_biff(stream: bytes) -> XlsLayout:
+    """One pass over the BIFF records: sheet names, visibility, extents and error cells."""
+    layout = XlsLayout()
+    by_offset = {}
+    current = None
+    position = 0
+    end = len(stream)
+    while position + 4 <= end:
+        kind, length = struct.unpack_from("<HH", stream, position)
+        body_start = position + 4
+        if body_start + length > end:
+            raise _Damaged
+        body = stream[body_start: body_start + length]
+        if kind in _BOF:
+            current = by_offset.get(position)
+        elif kind == _FILEPASS and current is None:
+            layout.encrypted = True
+            return layout
+        elif kind == _BOUNDSHEET and current is None and length >= 8:
+            offset, visibility, sheet_type = struct.unpack_from("<IBB", body, 0)
+            name = _biff_string(body[6:])
+            if sheet_type == 0:  # worksheet (charts, macros and dialogs are never read)
+                sheet = XlsSheet(name, _VISIBILITY.get(visibility & 0x3, "hidden"))
+                layout.sheets.append(sheet)
+                by_offset[offset] = sheet
+        elif kind == _EOF:
+            current = None
+        elif current is not None and length >= 4:
+            if kind in _CELL_FILLED:
+                row, column = struct.unpack_from("<HH", body, 0)
+                current.extent.add(row + 1, column + 1)
+                if kind in (0x0205, 0x0005) and length >= 8 and body[-1] == 1:
+                    current.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(body[-2], "#error")
+            elif kind in _FORMULA and length >= 14:
+                row, column = struct.unpack_from("<HH", body, 0)
+                current.extent.add(row + 1, column + 1)
+                value = body[6:14]
+                if value[6:8] == b"\xff\xff" and value[0] == 2:
+                    current.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(value[2], "#error")
+            elif kind == _MULRK and length >= 6:
+                row, first = struct.unpack_from("<HH", body, 0)
+                last = struct.unpack_from("<H", body, length - 2)[0]
+                if last >= first:
+                    current.extent.filled += last - first
+                    current.extent.add(row + 1, last + 1)
+        position = body_start + length
+    return layout
+
+
+def _biff_string(body: bytes) -> str:
+    """A BOUNDSHEET name: BIFF8 ShortXLUnicodeString, or BIFF5 byte string."""
+    if not body:
+        return ""
+    count = body[0]
+    if len(body) >= 2 + count and body[1] in (0, 1) and len(body) in (2 + count, 2 + 2 * count):
+        flags = body[1]
+        raw = body[2: 2 + (2 * count if flags & 1 else count)]
+        return raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
+    return body[1: 1 + count].decode("cp1252", "replace")
