@@ -48,32 +48,6 @@ def rule_words(campaign: Campaign, name: str) -> str:
     return name
 
 
-def _relaxed_words(campaign: Campaign, name: str, info, slack: float) -> str:
-    """How far a rule must move: 'lower niche beauty min_share to 32.00%', 'raise total_budget to $61,200.00'."""
-    kind, _, key = name.partition(":")
-    direction = "raise" if info.sense == "<=" else "lower"
-    if kind == "budget":
-        return f"raise total_budget to ${info.limit + slack:,.2f}"
-    if kind == "must_include":
-        return f"drop the must-include of {key}"
-    if kind == "target_engagement":
-        return f"lower the target engagement to {info.limit - slack:,.0f}"
-    if kind in ("min_creators", "max_creators"):
-        label, column = "", kind
-    else:
-        dimension, column = kind.split("_", 1)
-        label = f"{dimension} {key}"
-    if kind.endswith("_share"):
-        if info.per_budget is not None:
-            budget = campaign.settings.total_budget
-            moved = info.per_budget + (slack if info.sense == "<=" else -slack) / budget
-            return f"{direction} {label} {column} to {max(moved, 0.0):.2%}"
-        return f"{direction} {label} {column} (the plan falls ${slack:,.2f} short of it)"
-    moved = info.limit + (slack if info.sense == "<=" else -slack)
-    whole = int(np.ceil(moved - 1e-9)) if info.sense == "<=" else int(np.floor(moved + 1e-9))
-    return f"{direction} {label} {column} to {max(whole, 0)}".replace("  ", " ")
-
-
 @dataclass(frozen=True)
 class Conflict:
     """A conflict found by a pre-check: the sentence, and the rules that could give way."""
@@ -200,9 +174,9 @@ def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflic
     (list of str, list of Suggestion)
         Plain sentences, most important first, and the verified suggestions.
     """
-    from planner.explain import cap_fix, has_plan, single_rule_fix
+    from planner.explain import cap_fix, combined_fix, single_rule_fix
 
-    lines, candidates, combined = [], [], None
+    lines, candidates, relaxed_names = [], [], []
     if conflicts:
         lines += [c.message for c in conflicts]
         for conflict in conflicts:
@@ -213,36 +187,44 @@ def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflic
         if not outcome.status.has_plan:
             return ["the rules cannot all hold, and the diagnosis could not finish in time; "
                     "check per-creator rules (min_posts, max_posts, must-include)"], []
-        relaxed = []
+        relaxed, active = [], []
         for name, var in program.elastic.items():
             slack = var.varValue or 0.0
             info = program.rules[name]
             if slack > 1e-6 * max(1.0, info.scale):
-                relaxed.append((slack / info.scale, name, info, slack))
-        relaxed.sort(key=lambda item: -item[0])
+                relaxed.append((slack / info.scale, name))
+            elif abs(program.constraints[name].value()) <= 1e-6 * max(1.0, info.scale):
+                active.append(name)  # at its limit: it may be part of the conflict too
         if not relaxed:
             return ["the rules cannot all hold together (per-creator rules: min_posts, max_posts, must-include)"], []
-        lines += [f"{rule_words(campaign, name)} conflicts with the others" for _, name, _, _ in relaxed]
-        candidates = [name for _, name, _, _ in relaxed]
-        combined = "; ".join(_relaxed_words(campaign, name, info, slack) for _, name, info, slack in relaxed)
+        relaxed_names = [name for _, name in sorted(relaxed, key=lambda item: -item[0])]
+        others = [n for n in active if not n.startswith("must_include:")] + [n for n in active if n.startswith("must_include:")]
+        candidates = (relaxed_names + others)[:12]
     if "budget" not in candidates and campaign.settings.target_engagement is None:
         candidates.append("budget")
     suggestions = []
-    if any(r == "max_share_per_creator" for r in candidates):
+    if "max_share_per_creator" in candidates:
         fix = cap_fix(campaign, solver, time_limit)
         if fix:
             suggestions.append(fix)
     for name in candidates:
-        if name == "max_share_per_creator":
-            continue
-        fix = single_rule_fix(campaign, name, solver, time_limit)
-        if fix:
-            suggestions.append(fix)
+        if name != "max_share_per_creator":
+            fix = single_rule_fix(campaign, name, solver, time_limit)
+            if fix:
+                suggestions.append(fix)
+    if not conflicts:
+        # A rule that one change fixes is in every conflicting set: name those, then the rest the solver relaxed.
+        named = [s.rule for s in suggestions if s.rule in program.rules]
+        named += [n for n in relaxed_names if n not in named]
+        lines += [f"{rule_words(campaign, name)} conflicts with the others" for name in named]
     if suggestions:
         lines.append("any one of these changes lets a plan exist (each checked by re-planning): "
                      + "; or ".join(s.change for s in suggestions))
-    elif combined:
-        lines.append(f"no single change is enough; a plan exists if you change together: {combined}")
-    else:
-        lines.append("no single change to these rules is enough; relax several of them")
-    return lines, suggestions
+        return lines, suggestions
+    together = combined_fix(campaign, solver, time_limit)
+    if together and all(s.verified for s in together):
+        lines.append("no single change is enough; these changes together let a plan exist (checked by re-planning): "
+                     + "; and ".join(s.change for s in together))
+        return lines, together
+    lines.append("no single change to these rules is enough; relax several of them")
+    return lines, []

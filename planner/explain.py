@@ -348,13 +348,10 @@ def has_plan(campaign: Campaign, solver: str, time_limit=None) -> bool:
 
 def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None) -> Optional[Suggestion]:
     """The smallest change of one rule alone that lets a plan exist, checked by re-planning."""
-    from planner.diagnose import rule_words
-
-    kind = name.partition(":")[0]
-    if kind == "must_include":
+    if name.partition(":")[0] == "must_include":
         relaxed = apply_relaxation(campaign, name, None)
         if has_plan(relaxed, solver, time_limit):
-            return Suggestion(name, f"drop the must-include of {name.partition(':')[2]}", None, True)
+            return Suggestion(name, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)", None, True)
         return None
     try:
         program = build_program(campaign, elastic=True, elastic_rules={name})
@@ -365,6 +362,39 @@ def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None)
     outcome = solve(program.problem, solver, time_limit, 1e-6)
     if not outcome.status.has_plan:
         return None
+    value, text = _new_limit(campaign, program, name)
+    if not has_plan(apply_relaxation(campaign, name, value), solver, time_limit):
+        return None
+    return Suggestion(name, text, value, True)
+
+
+def combined_fix(campaign: Campaign, solver: str, time_limit=None) -> list:
+    """When no single change is enough: the smallest joint relaxation, checked by re-planning."""
+    try:
+        program = build_program(campaign, elastic=True)
+    except ValueError:
+        return []
+    outcome = solve(program.problem, solver, time_limit, 1e-6)
+    if not outcome.status.has_plan:
+        return []
+    changes, relaxed = [], campaign
+    for name, var in program.elastic.items():
+        if (var.varValue or 0.0) > 1e-6 * max(1.0, program.rules[name].scale):
+            if name.startswith("must_include:"):
+                value, text = None, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)"
+            else:
+                value, text = _new_limit(campaign, program, name)
+            changes.append((name, text, value))
+            relaxed = apply_relaxation(relaxed, name, value)
+    verified = bool(changes) and has_plan(relaxed, solver, time_limit)
+    return [Suggestion(name, text, value, verified) for name, text, value in changes]
+
+
+def _new_limit(campaign: Campaign, program, name: str):
+    """The limit an elastic solution moved one rule to, rounded the loosening way; (value, words)."""
+    from planner.diagnose import rule_words
+
+    kind = name.partition(":")[0]
     slack = program.elastic[name].varValue or 0.0
     info = program.rules[name]
     limit = current_limit(campaign, name)
@@ -388,11 +418,8 @@ def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None)
         moved = info.limit + (slack if loosening_up else -slack)
         value = int(math.ceil(moved - 1e-6)) if loosening_up else max(int(math.floor(moved + 1e-6)), 0)
         text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit} to {value}"
-    relaxed = apply_relaxation(campaign, name, value)
-    if not has_plan(relaxed, solver, time_limit):
-        return None
     sheet = rule_words(campaign, name).split(",")[0].split(":")[0]
-    return Suggestion(name, f"{text} ({sheet})", value, True)
+    return value, f"{text} ({sheet})"
 
 
 def _spend_pairs(program):

@@ -260,9 +260,9 @@ def explain_plan(campaign: Campaign, plan: Plan) -> dict:
     settings = campaign.settings
     if settings.target_engagement is not None:
         return {"why_not": why_not(campaign, plan, None), "unspent": None, "costs": None}
-    # Each re-solve starts from the plan and may take about as long as the plan did (5-30 s); one
+    # Each re-solve starts from the plan and may take about as long as the plan did (3-10 s); one
     # stopped early still gives an honest gain interval from its proven bound.
-    limit = max(5.0, min(30.0, plan.timings.get("solve", 5.0)))
+    limit = max(3.0, min(10.0, plan.timings.get("solve", 3.0)))
     if settings.time_limit_seconds is not None:
         limit = min(limit, settings.time_limit_seconds)
     # Spawning solver processes costs seconds: only worth it when solves are slow.

@@ -191,12 +191,22 @@ def _refuse_hidden(label: str, hidden: list) -> None:
         )
 
 
-def _calamine_sheets(path: Path, label: str, wanted: set) -> tuple:
-    """The wanted visible sheets' rows (with merged ranges) via calamine, plus every sheet's name."""
+def _calamine_sheets(path: Path, label: str, wanted: set, kind: str) -> tuple:
+    """The wanted visible sheets' rows (with merged ranges) via calamine, plus every sheet's name.
+
+    calamine picks its reader by the file's extension when it knows it, so a
+    file whose extension does not match its content (an .xlsx saved as .xls)
+    is handed over as bytes, which calamine sniffs.
+    """
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+    suffixes = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}[kind]
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        if path.suffix.lower() in suffixes:
+            book = CalamineWorkbook.from_path(str(path))
+        else:
+            with open(path, "rb") as handle:
+                book = CalamineWorkbook.from_filelike(handle)
         sheets, names, hidden = {}, {}, []
         for meta in book.sheets_metadata:
             name, key = meta.name, normalise_header(meta.name)
@@ -245,7 +255,7 @@ def _read_xlsx(path: Path) -> RawWorkbook:
         raise InputError(
             Problem(label, "the workbook is truncated or damaged (not a complete xlsx archive); save it again")
         ) from None
-    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS))
+    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS), "xlsx")
     return RawWorkbook(path, "xlsx", sheets, names, formulas)
 
 
@@ -275,7 +285,7 @@ def _read_ole(path: Path) -> RawWorkbook:
     if layout.encrypted:
         raise InputError(Problem(label, "the workbook is password-protected; save a copy without a password"))
     _refuse_hidden(label, [s.name for s in layout.sheets if s.visible != "visible"])
-    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS))
+    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS), "xls")
     unreadable = {}
     for sheet in layout.sheets:
         if sheet.errors and _wanted(sheet.name):
@@ -343,25 +353,32 @@ def decode_text(data: bytes, label: str) -> tuple:
 
 
 def _text_score(text: str) -> int:
-    """How much the non-ASCII characters of a decoding look like real text (higher is better)."""
+    """How much the non-ASCII characters of a decoding look like real text (higher is better).
+
+    Western names and words carry an accented letter or two among ASCII
+    letters ('Zoë', 'Magaña', 'don’t'). A wrong guess shows symbols inside
+    words ('Maga–a'), capitals after small letters ('cafŽ'), or runs of three
+    or more non-ASCII characters (Cyrillic or CJK text read as Latin-1:
+    'Èâàí', 'ÍõÐ¡Ã÷'), which count against it.
+    """
     score = 0
-    for match in re.finditer(r"[^\x00-\x7f]", text):
-        i = match.start()
-        char = text[i]
-        before = text[i - 1] if i else " "
-        after = text[i + 1] if i + 1 < len(text) else " "
-        inside_word = before.isalpha() and after.isalpha()
-        if char.isalpha():
-            if char.isupper() and before.islower():
-                score -= 1  # 'cafŽ': a capital after small letters is a wrong guess
-            else:
-                score += 1
-        elif char in "\u2019\u2018" and inside_word:
-            score += 1  # don’t
-        elif unicodedata.category(char)[0] == "C":
-            score -= 2
-        elif inside_word:
-            score -= 1  # 'Maga–a': a symbol inside a word
+    for run in re.finditer(r"[^\x00-\x7f]+", text):
+        if len(run.group()) >= 3:
+            score -= 3 * len(run.group())
+            continue
+        for i in range(run.start(), run.end()):
+            char = text[i]
+            before = text[i - 1] if i else " "
+            after = text[i + 1] if i + 1 < len(text) else " "
+            inside_word = before.isalpha() and after.isalpha()
+            if char.isalpha():
+                score += -1 if char.isupper() and before.islower() else 1
+            elif char in "\u2019\u2018" and inside_word:
+                score += 1  # don’t
+            elif unicodedata.category(char)[0] == "C":
+                score -= 2
+            elif inside_word:
+                score -= 1  # 'Maga–a': a symbol inside a word
     return score
 
 
