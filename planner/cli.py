@@ -9,14 +9,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import traceback
 
 import click
 import numpy as np
 
 from planner.errors import EXIT_BAD_INPUT, PlannerError
-from planner.solve import SOLVERS
+from planner.solve import SOLVERS, kill_child_processes
 
 
 class MoneyType(click.ParamType):
@@ -50,9 +54,10 @@ def _handle_errors(command):
             for line in exc.messages():
                 click.echo(f"Error: {line}" if not line.startswith("  ") else line, err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
+            kill_child_processes()
             click.echo("Interrupted; nothing was written.", err=True)
-            ctx.exit(130)
+            ctx.exit(143 if isinstance(exc, Terminated) else 130)
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # a defect: say so plainly, keep the traceback for --debug
@@ -296,9 +301,25 @@ def template(output_path):
     click.echo(f"Template written to {output_path}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop the solver, write nothing, exit 143."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main():
-    """Console-script entry point."""
-    sys.exit(cli(standalone_mode=True))
+    """Console-script entry point: a private temporary folder and clean interrupts around the CLI."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    private = tempfile.mkdtemp(prefix="planner-run-")
+    # Solver files and scenario workers (which inherit TMPDIR) all write inside it; it goes on every exit.
+    os.environ["TMPDIR"] = private
+    tempfile.tempdir = private
+    try:
+        cli(standalone_mode=True)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 if __name__ == "__main__":

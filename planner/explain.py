@@ -10,9 +10,7 @@ gain is reported with the interval the two solves' proven bounds allow.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -23,6 +21,7 @@ from models.campaign import EXCLUDE, MUST, Campaign
 from models.checker import check_plan
 from models.plan import Plan
 from models.program import build_program, effective_max_posts
+from planner.parallel import run_parallel
 from planner.solve import solve
 
 #: Loosening steps for "what each rule costs".
@@ -151,18 +150,12 @@ def _start_values(program, posts) -> Optional[dict]:
     return values
 
 
-def _task(args):
-    """Process-pool entry point."""
-    return _resolve(*args)
-
-
 def _run_all(tasks, workers=None):
     """Run re-solves in parallel (spawned processes) when there are several."""
     workers = workers or min(os.cpu_count() or 1, len(tasks))
     if workers <= 1 or len(tasks) <= 1:
         return [_resolve(*t) for t in tasks]
-    with ProcessPoolExecutor(workers, multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_task, tasks))
+    return run_parallel(_resolve, tasks, workers)
 
 
 def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap=None, workers=None) -> dict:

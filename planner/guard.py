@@ -477,12 +477,10 @@ def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted) -> XlsxLayout
     layout = XlsxLayout(sheets=workbook_sheets(archive, path, label))
     scanned = {sheet.member: sheet.name for sheet in layout.sheets if wanted(sheet.name)}
     for name, info in infos.items():
-        if name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") or not _XML_MEMBER.search(name):
-            continue
-        if name in scanned:
+        if name in scanned:  # whatever its name ends with: the reader will parse it as a sheet
             layout.extents[name] = scan_sheet(path, info, scanned[name], label)
             check_extent(layout.extents[name], scanned[name], label)
-        else:
+        elif name not in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") and _XML_MEMBER.search(name):
             _scan_dtd(path, info, label)
     return layout
 

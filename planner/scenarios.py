@@ -7,10 +7,8 @@ one built model per worker, re-aimed at each budget.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
@@ -20,6 +18,7 @@ from models.campaign import Campaign, GroupRule, MixRule
 from models.plan import Plan, Status
 from models.program import set_budget
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, Problem
+from planner.parallel import run_parallel
 
 #: Built-in mixes: name -> (dimension, groups, default minimum share of planned spend).
 BUILTIN_MIXES = {
@@ -262,14 +261,8 @@ def run_scenarios(campaign: Campaign, scenarios, solver=None, time_limit=None, g
             if progress:
                 progress(results[-1])
     else:
-        # Spawned, not forked: a solver's thread pool does not survive fork() in a process that already solved.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(campaign, options)) as pool:
-            futures = [pool.submit(_run_one, order, scenario) for order, scenario in enumerate(scenarios)]
-            for future in as_completed(futures):
-                results.append(future.result())
-                if progress:
-                    progress(results[-1])
+        tasks = list(enumerate(scenarios))
+        results = run_parallel(_run_one, tasks, workers, _init_worker, (campaign, options), progress)
     results.sort(key=lambda r: r.order)
     if not any(r.plan is not None for r in results):
         first = results[0]

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -111,14 +112,55 @@ class _HiGHSFromStart(pulp.HiGHS):
         self.start = start
 
     def callSolver(self, lp):
+        highs = lp.solverModel
         if self.start:
             import highspy
 
             solution = highspy.HighsSolution()
             solution.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
             solution.value_valid = True
-            lp.solverModel.setSolution(solution)
-        lp.solverModel.run()
+            highs.setSolution(solution)
+        # Solve in HiGHS's own thread and wait here, so Ctrl-C and SIGTERM reach Python at once.
+        highs.HandleUserInterrupt = True
+        highs.startSolve()
+        try:
+            while not highs.wait(0.1)[0]:
+                pass
+        except BaseException:
+            highs.cancelSolve()
+            while not highs.wait(0.1)[0]:
+                pass
+            raise
+
+
+def kill_child_processes() -> None:
+    """Stop every process this one started (a CBC run, scenario workers); Linux /proc, else a no-op."""
+    me = os.getpid()
+    children = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[1]) == me:
+                children.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
 
 
 def _run_highs(problem, time_limit, gap, start=None):

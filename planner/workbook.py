@@ -318,9 +318,10 @@ def decode_text(data: bytes, label: str) -> tuple:
                             "save it again as 'CSV UTF-8'")
                 ) from None
     sample = data[:65536]
-    if len(sample) >= 4 and sample[1::2].count(0) > 0.9 * (len(sample) // 2):
+    half = len(sample) // 2
+    if len(sample) >= 4 and sample[1::2].count(0) > 0.9 * half:
         encoding = "utf-16-le"
-    elif len(sample) >= 4 and sample[0::2].count(0) > 0.9 * (len(sample) // 2):
+    elif len(sample) >= 4 and sample[0::2].count(0) > 0.9 * half:
         encoding = "utf-16-be"
     else:
         encoding = None
@@ -397,16 +398,30 @@ def _read_csv(path: Path) -> RawWorkbook:
                                  "save it as .xlsx, or export the table as CSV"))
     if text_start.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in sample:
         raise InputError(Problem(label, "is an 'XML Spreadsheet 2003' file; open it in Excel and save it as .xlsx"))
+    utf16 = sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(sample)
+    if not utf16 and _binary(sample):
+        raise InputError(Problem(label, "this is neither an Excel workbook nor a CSV text file"))
     text, encoding = decode_text(data, label)
     sample_text = text[:65536]
-    controls = sum(1 for char in sample_text if ord(char) < 32 and char not in "\t\n\r")
-    if "\x00" in sample_text or controls > len(sample_text) // 100:
+    if utf16 and _binary(sample_text.encode("utf-8", "replace")):
         raise InputError(Problem(label, "this is neither an Excel workbook nor a CSV text file"))
     if text.startswith("\ufeff"):
         text = text[1:]
     delimiter = _delimiter(sample_text)
     rows = SheetRows(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     return RawWorkbook(path, "csv", {"creators": rows}, {"creators": path.name}, encoding=encoding)
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """UTF-16 text without a BOM: every other byte is zero."""
+    half = len(sample) // 2
+    return len(sample) >= 4 and (sample[1::2].count(0) > 0.9 * half or sample[0::2].count(0) > 0.9 * half)
+
+
+def _binary(sample: bytes) -> bool:
+    """NUL bytes, or more than 1% control characters: not text."""
+    controls = sum(1 for byte in sample if byte < 32 and byte not in (9, 10, 13))
+    return b"\x00" in sample or controls > len(sample) // 100
 
 
 def _delimiter(sample: str) -> str:

@@ -398,6 +398,7 @@ CSV_TEXT = "creator,niche,followers,engagement_rate,cost_per_post\nZoë,café,10
         ("utf-8", CSV_TEXT.encode("utf-8")),
         ("utf-8-sig", CSV_TEXT.encode("utf-8-sig")),
         ("utf-16", CSV_TEXT.replace(",", "\t").encode("utf-16")),  # Excel's "Unicode Text": UTF-16 with BOM, tabs
+        ("utf-16-le-no-bom", CSV_TEXT.encode("utf-16-le")),
         ("cp1252", CSV_TEXT.encode("cp1252")),
         ("mac_roman", CSV_TEXT.encode("mac_roman")),
         ("utf-8-semicolons", CSV_TEXT.replace(",", ";").replace("$200", "200").encode("utf-8")),

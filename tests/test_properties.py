@@ -36,9 +36,10 @@ TIERS = tuple(band.name for band in DEFAULT_TIERS)
 TOLERANCE = 1e-6
 
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=60,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -185,7 +186,7 @@ def written_rosters(draw):
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(roster=written_rosters())
 def test_numbers_as_planners_write_them_read_back_exactly(tmp_path, kind, roster):
     rows, followers, cents, basis_points = roster
