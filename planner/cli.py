@@ -19,7 +19,7 @@ import traceback
 import click
 import numpy as np
 
-from planner.errors import EXIT_BAD_INPUT, PlannerError
+from planner.errors import PlannerError
 from planner.solve import SOLVERS, kill_child_processes
 
 
@@ -225,7 +225,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
 def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
     """The scenarios `compare` runs, and the extra budgets drawn on its frontier."""
     from planner.errors import InputError, Problem
-    from planner.scenarios import BUILTIN_MIXES, Scenario, mix_scenarios
+    from planner.scenarios import BUILTIN_MIXES, mix_scenarios
     from planner.validate import read_scenarios
 
     sheet = read_scenarios(raw, campaign)

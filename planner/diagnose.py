@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.campaign import EXCLUDE, MUST, Campaign
-from models.plan import Status
 from models.program import build_program, effective_max_posts
 from planner.solve import solve
 

@@ -24,7 +24,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from models.campaign import Campaign
 from models.checker import plan_engagement
 from models.engagement import engagement_of
-from models.plan import Plan, percent
+from models.plan import Plan
 from planner.errors import OutputError, Problem
 
 MONEY = '"$"#,##0.00'

@@ -468,7 +468,7 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
                 problems.append(problem)
             elif parsed is not None:
                 values[key] = parsed
-    for key, value in values.items():
+    for key in values:
         report.sources[key] = "input"
     if budget_override is not None:
         values["total_budget"] = float(budget_override)

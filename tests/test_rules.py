@@ -11,12 +11,10 @@ import pytest
 
 from models.checker import check_plan
 from planner.pipeline import load_campaign, make_plan
-from tests.conftest import assert_checked, creator, write_workbook
+from tests.conftest import assert_checked, c_row, creator, write_workbook
 
 
-def c(name, value, cost, niche="beauty", **extra):
-    """A creator whose one post is worth exactly `value` (followers = value x 100, rate 1%)."""
-    return creator(name, niche=niche, followers=value * 100, rate=0.01, cost=cost, **extra)
+c = c_row  # a creator whose one post is worth exactly `value`
 
 
 # (id, creators, budget settings, group sheets, expected objective, expected posts, binding rule)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from models.checker import check_plan
-from planner.pipeline import load_campaign, make_plan, scenarios_to_workbook
+from planner.pipeline import load_campaign, make_plan
 from planner.scenarios import Scenario, apply_scenario, parse_budgets, run_scenarios, sweep_scenarios
 from tests.conftest import SAMPLES, c_row, run_cli, write_workbook
 
