@@ -197,8 +197,12 @@ def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap
         if name != "budget":
             together = loosen(together, name)[0]
     tasks = [(changed, plan.posts, solver, time_limit, gap) for _, changed, _ in loosened]
-    tasks.append((together, plan.posts, solver, time_limit, gap))
+    rules_loosened = [n for n, _, _ in loosened if n != "budget"]
+    if rules_loosened:
+        tasks.append((together, plan.posts, solver, time_limit, gap))
     outcomes = _run_all(tasks, workers)
+    if not rules_loosened:
+        outcomes.append(Resolve(None, None, False))
     base, base_bound = plan.engagement, plan.outcome.bound if plan.outcome.bound is not None else plan.engagement
     rows = []
     for (name, _, words), outcome in zip(loosened, outcomes[:-1]):
@@ -213,7 +217,7 @@ def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap
     together_outcome = outcomes[-1]
     all_loosened = None if together_outcome.engagement is None else max(0.0, together_outcome.engagement - base)
     return {"table": table, "budget_marginal": marginal, "all_loosened": all_loosened,
-            "all_loosened_rules": [n for n, _, _ in loosened if n != "budget"]}
+            "all_loosened_rules": rules_loosened}
 
 
 # --- why not this creator ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ atomically, so a failure never leaves a half-written report.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -206,7 +207,11 @@ def _key_values(ws, rows, start_row: int) -> int:
         ws.cell(row=r, column=1).font = BOLD
         ws.cell(row=r, column=1).fill = LABEL_FILL
         _set(ws.cell(row=r, column=2), value, number_format)
-        ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", wrap_text=isinstance(value, str) and len(value) > 60)
+        long_text = isinstance(value, str) and len(value) > 70
+        ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=long_text)
+        ws.cell(row=r, column=1).alignment = Alignment(vertical="top")
+        if long_text:  # viewers do not all grow wrapped rows by themselves
+            ws.row_dimensions[r].height = 15 * math.ceil(len(value) / 70)
         r += 1
     return r
 
@@ -302,7 +307,8 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame)
     if costs is not None:
         rows += [
             ("Engagement per extra $1,000 of budget (re-solved)", costs["budget_marginal"], COUNT),
-            ("Gain if every binding rule were loosened one step together", costs["all_loosened"], COUNT),
+            ("Gain if every binding rule were loosened one step together",
+             costs["all_loosened"] if costs["all_loosened_rules"] else "no rule binds besides the budget", COUNT),
             ("How rule costs are computed", "re-solving with the rule loosened (see the Rules sheet), not LP duals", None),
         ]
         priced = costs["table"][(costs["table"]["rule"] != "budget") & costs["table"]["engagement_gain"].notna()]
@@ -324,7 +330,7 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame)
         for k, warning in enumerate(plan.warnings):
             _set(ws.cell(row=next_row + 2 + k, column=1), warning)
     ws.column_dimensions["A"].width = 52
-    ws.column_dimensions["B"].width = 45
+    ws.column_dimensions["B"].width = 75
     _print_setup(ws, landscape=False)
 
 
