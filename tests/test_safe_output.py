@@ -100,6 +100,7 @@ def test_exception_during_save_leaves_existing_report_intact(tmp_path, monkeypat
 KILL_DURING_SAVE = r"""
 import sys, time
 import openpyxl
+from planner import report
 
 original = openpyxl.Workbook.save
 def slow_save(self, filename):
