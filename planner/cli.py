@@ -20,7 +20,7 @@ import click
 import numpy as np
 
 from planner.errors import PlannerError
-from planner.solve import SOLVERS, kill_child_processes
+from planner.processes import SOLVERS, kill_child_processes
 
 
 class MoneyType(click.ParamType):
@@ -94,10 +94,11 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
         planner plan sample_inputs/small_campaign.xlsx -o plan.xlsx
     """
+    raw = _read(input_path)
     from planner.pipeline import plan_to_workbook
 
     _, result = plan_to_workbook(
-        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain
+        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw
     )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -112,6 +113,13 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
         click.echo(f"  each extra $1,000 of budget buys about {costs['budget_marginal']:,.0f} engagement")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
+
+
+def _read(input_path):
+    """Read (and guard) the input before the solver stack loads, so bad files are refused at once."""
+    from planner.workbook import read_input
+
+    return read_input(input_path)
 
 
 def _solver_options(command):
@@ -165,6 +173,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit
 
         planner sweep sample_inputs/typical_campaign.xlsx -o sweep.xlsx --budgets 20000:200000:20000
     """
+    raw = _read(input_path)
     from planner.pipeline import scenarios_to_workbook
     from planner.scenarios import BUILTIN_MIXES, parse_budgets, sweep_scenarios
 
@@ -180,7 +189,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit
     with _progress(len(scenarios)) as progress:
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
-            solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress,
+            solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
         )
     click.echo(f"Sweep written to {output_path}")
     _scenario_summary(results)
@@ -208,6 +217,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
 
         planner compare sample_inputs/typical_campaign.xlsx -o compare.xlsx
     """
+    raw = _read(input_path)
     from planner.pipeline import scenarios_to_workbook
 
     def make(campaign, raw):
@@ -216,7 +226,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
     with _progress(1) as progress:
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
-            time_limit=time_limit, gap=gap, workers=workers, progress=progress,
+            time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
         )
     click.echo(f"Comparison written to {output_path}")
     _scenario_summary(results)
@@ -269,12 +279,12 @@ def validate(input_path, budget):
 
         planner validate sample_inputs/typical_campaign.xlsx
     """
+    raw = _read(input_path)
     from planner.pipeline import load_campaign
     from planner.validate import read_scenarios
-    from planner.workbook import read_input
 
-    campaign, validation, _ = load_campaign(input_path, budget)
-    scenarios = read_scenarios(read_input(input_path), campaign)
+    campaign, validation, _ = load_campaign(input_path, budget, raw=raw)
+    scenarios = read_scenarios(raw, campaign)
     counts = validation.counts
     extra = f", {len(scenarios)} scenarios" if scenarios else ""
     click.echo(

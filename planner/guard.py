@@ -59,6 +59,8 @@ MAX_TOTAL_BYTES = 768 * 1024 * 1024
 MAX_RATIO = 250
 #: Members smaller than this (uncompressed) may have any ratio: they cannot hurt.
 RATIO_FLOOR_BYTES = 4 * 1024 * 1024
+#: Largest xl/workbook.xml or its relationships part (parsed whole; Excel's are a few KB).
+MAX_WORKBOOK_XML_BYTES = 16 * 1024 * 1024
 #: Excel's sheet limits: XFD1048576 is the last cell.
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -343,7 +345,9 @@ def _data_offset(handle, info, label: str) -> int:
     handle.seek(info.header_offset)
     header = handle.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        raise InputError(Problem(label, "the workbook is truncated or damaged (a part's header is missing); save it again"))
+        raise InputError(
+            Problem(label, "the workbook is truncated or damaged (a part's header is missing); save it again")
+        )
     name_length, extra_length = struct.unpack("<HH", header[26:30])
     return info.header_offset + 30 + name_length + extra_length
 
@@ -365,7 +369,9 @@ def inflate(path, info, label: str):
         while remaining > 0:
             data = handle.read(min(_CHUNK, remaining))
             if not data:
-                raise InputError(Problem(label, f"the workbook is truncated (part {info.filename} ends early); save it again"))
+                raise InputError(
+                    Problem(label, f"the workbook is truncated (part {info.filename} ends early); save it again")
+                )
             remaining -= len(data)
             pending = data
             while pending:
@@ -376,7 +382,8 @@ def inflate(path, info, label: str):
                         out = inflater.decompress(pending, _CHUNK)
                     except zlib.error:
                         raise InputError(
-                            Problem(label, f"the workbook is damaged (part {info.filename} cannot be unpacked); save it again")
+                            Problem(label, f"the workbook is damaged (part {info.filename} cannot be unpacked); "
+                                    "save it again")
                         ) from None
                     pending = inflater.unconsumed_tail
                 produced += len(out)
@@ -397,7 +404,8 @@ def inflate(path, info, label: str):
                     remaining = 0
     if produced != info.file_size or crc != info.CRC:
         raise InputError(
-            Problem(label, f"the workbook is damaged (part {info.filename} fails its size or checksum test); save it again")
+            Problem(label, f"the workbook is damaged (part {info.filename} fails its size or checksum test); "
+                    "save it again")
         )
 
 
@@ -425,6 +433,12 @@ def _local(tag: str) -> str:
 def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
     """Sheets listed in xl/workbook.xml (parsed with defusedxml), with their archive members."""
     infos = {i.filename: i for i in archive.infolist()}
+    for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+        if name in infos and infos[name].file_size > MAX_WORKBOOK_XML_BYTES:
+            raise InputError(
+                Problem(label, f"the workbook's part {name} is {_size(infos[name].file_size)}; Excel writes a few KB "
+                        "there, so the file is damaged or built to exhaust memory; refused unread")
+            )
     workbook = parse_xml(read_member(path, infos["xl/workbook.xml"], label), label, "xl/workbook.xml")
     targets = {}
     rels_info = infos.get("xl/_rels/workbook.xml.rels")
@@ -607,7 +621,9 @@ class XlsLayout:
 
 _ENDOFCHAIN = 0xFFFFFFFE
 _FREESECT = 0xFFFFFFFF
-_BIFF_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A"}
+_BIFF_ERRORS = {
+    0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!", 0x2A: "#N/A",
+}
 _VISIBILITY = {0: "visible", 1: "hidden", 2: "veryHidden"}
 
 
@@ -646,8 +662,8 @@ def check_xls(path, label: str, wanted) -> XlsLayout:
         return XlsLayout(encrypted=True)
     entry = streams.get("workbook") or streams.get("book")
     if entry is None:
-        raise InputError(Problem(label, "this file is an Office document but not an Excel workbook (no Workbook stream); "
-                                 "give an .xlsx, .xls or .csv file"))
+        raise InputError(Problem(label, "this file is an Office document but not an Excel workbook (no Workbook "
+                                 "stream); give an .xlsx, .xls or .csv file"))
     try:
         stream = _ole_read(data, *entry)
         layout = _walk_biff(stream)
@@ -671,7 +687,7 @@ def _ole_streams(data: bytes) -> dict:
     sector = 1 << sector_shift
     n_fat, dir_start = struct.unpack_from("<II", data, 44)
     mini_cutoff, minifat_start, n_minifat, difat_start, n_difat = struct.unpack_from("<IIIII", data, 56)
-    n_sectors = (len(data) - 512 + sector - 1) // sector if sector == 512 else (len(data) - sector + sector - 1) // sector
+    n_sectors = max(0, len(data) - 1) // sector  # sectors after the header (the header fills sector -1)
     if n_fat > n_sectors + 1 or n_difat > n_sectors + 1:
         raise _Damaged
     fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < 0xFFFFFFFA]
@@ -707,7 +723,8 @@ def _ole_streams(data: bytes) -> dict:
     if root is None:
         raise _Damaged
     context["root"] = root
-    context["minifat"] = list(struct.unpack(f"<{len(b) // 4}I", b)) if (b := _chain_bytes(data, minifat_start, sector, fat)) else []
+    minifat = _chain_bytes(data, minifat_start, sector, fat)
+    context["minifat"] = list(struct.unpack(f"<{len(minifat) // 4}I", minifat[: len(minifat) // 4 * 4]))
     return {name: (start, size, context) for name, (start, size) in entries.items()}
 
 
@@ -756,52 +773,70 @@ _MULRK = 0x00BD
 
 
 def _walk_biff(stream: bytes) -> XlsLayout:
-    """One pass over the BIFF records: sheet names, visibility, extents and error cells."""
+    """One pass over the BIFF records: sheet names, visibility, extents and error cells.
+
+    Substreams nest (a chart embedded in a worksheet has its own BOF ... EOF),
+    so open substreams are kept on a stack; cells count only directly inside a
+    worksheet listed by a BOUNDSHEET record of the workbook globals.
+    """
     layout = XlsLayout()
     by_offset = {}
-    current = None
+    stack = []  # one entry per open substream: the XlsSheet it belongs to, or None
+    in_globals = False
     position = 0
     end = len(stream)
     while position + 4 <= end:
         kind, length = struct.unpack_from("<HH", stream, position)
         body_start = position + 4
         if body_start + length > end:
+            if not stack and layout.sheets:
+                break  # trailing bytes after the last substream
             raise _Damaged
         body = stream[body_start: body_start + length]
+        current = stack[-1] if stack else None
         if kind in _BOF:
-            current = by_offset.get(position)
-        elif kind == _FILEPASS and current is None:
-            layout.encrypted = True
-            return layout
-        elif kind == _BOUNDSHEET and current is None and length >= 8:
-            offset, visibility, sheet_type = struct.unpack_from("<IBB", body, 0)
-            name = _biff_string(body[6:])
-            if sheet_type == 0:  # worksheet (charts, macros and dialogs are never read)
-                sheet = XlsSheet(name, _VISIBILITY.get(visibility & 0x3, "hidden"))
-                layout.sheets.append(sheet)
-                by_offset[offset] = sheet
+            top_level = not stack
+            stack.append(by_offset.get(position) if top_level else None)
+            in_globals = top_level and position == 0
         elif kind == _EOF:
-            current = None
+            in_globals = False
+            if stack:
+                stack.pop()
+        elif in_globals and len(stack) == 1:  # the workbook globals come first
+            if kind == _FILEPASS:
+                layout.encrypted = True
+                return layout
+            if kind == _BOUNDSHEET and length >= 8:
+                offset, visibility, sheet_type = struct.unpack_from("<IBB", body, 0)
+                if sheet_type == 0:  # worksheet (charts, macros and dialogs are never read)
+                    sheet = XlsSheet(_biff_string(body[6:]), _VISIBILITY.get(visibility & 0x3, "hidden"))
+                    layout.sheets.append(sheet)
+                    by_offset[offset] = sheet
         elif current is not None and length >= 4:
-            if kind in _CELL_FILLED:
-                row, column = struct.unpack_from("<HH", body, 0)
-                current.extent.add(row + 1, column + 1)
-                if kind in (0x0205, 0x0005) and length >= 8 and body[-1] == 1:
-                    current.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(body[-2], "#error")
-            elif kind in _FORMULA and length >= 14:
-                row, column = struct.unpack_from("<HH", body, 0)
-                current.extent.add(row + 1, column + 1)
-                value = body[6:14]
-                if value[6:8] == b"\xff\xff" and value[0] == 2:
-                    current.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(value[2], "#error")
-            elif kind == _MULRK and length >= 6:
-                row, first = struct.unpack_from("<HH", body, 0)
-                last = struct.unpack_from("<H", body, length - 2)[0]
-                if last >= first:
-                    current.extent.filled += last - first
-                    current.extent.add(row + 1, last + 1)
+            _biff_cell(kind, body, length, current)
         position = body_start + length
     return layout
+
+
+def _biff_cell(kind: int, body: bytes, length: int, sheet: XlsSheet) -> None:
+    """Record one cell record of a worksheet: its extent, and its error value if any."""
+    if kind in _CELL_FILLED:
+        row, column = struct.unpack_from("<HH", body, 0)
+        sheet.extent.add(row + 1, column + 1)
+        if kind in (0x0205, 0x0005) and length >= 8 and body[-1] == 1:
+            sheet.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(body[-2], "#error")
+    elif kind in _FORMULA and length >= 14:
+        row, column = struct.unpack_from("<HH", body, 0)
+        sheet.extent.add(row + 1, column + 1)
+        value = body[6:14]
+        if value[6:8] == b"\xff\xff" and value[0] == 2:
+            sheet.errors[(row + 1, column_letters(column + 1))] = _BIFF_ERRORS.get(value[2], "#error")
+    elif kind == _MULRK and length >= 6:
+        row, first = struct.unpack_from("<HH", body, 0)
+        last = struct.unpack_from("<H", body, length - 2)[0]
+        if last >= first:
+            sheet.extent.filled += last - first
+            sheet.extent.add(row + 1, last + 1)
 
 
 def _biff_string(body: bytes) -> str:

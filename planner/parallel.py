@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from planner.solve import kill_child_processes
+from planner.processes import kill_child_processes
 
 
 def run_parallel(function, tasks, workers, initializer=None, initargs=(), on_result=None) -> list:

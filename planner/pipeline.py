@@ -122,7 +122,7 @@ def build_campaign_program(campaign: Campaign):
         raise InputError(Problem("Creators", f"nothing to plan: {exc}")) from None
 
 
-def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None):
+def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None):
     """Read and validate an input file.
 
     Parameters
@@ -141,14 +141,14 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     InputError
     """
     started = time.perf_counter()
-    raw = read_input(input_path)
+    raw = raw if raw is not None else read_input(input_path)
     overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     return campaign, validation, time.perf_counter() - started
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True):
+                     explain=True, raw=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -160,6 +160,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         Find the smallest spend reaching this weighted expected engagement.
     explain : bool
         Also re-solve to price each binding rule and say why top creators were left out.
+    raw : RawWorkbook, optional
+        The input already read (the CLI reads first, to refuse bad files fast).
 
     Returns
     -------
@@ -171,7 +173,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         Bad input, rules that cannot all hold, no plan in time; nothing is written.
     """
     output_path = check_output_path(output_path, input_path)
-    campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap)
+    campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw)
     if target is not None:
         campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
         validation.sources["target_engagement"] = "command line"
@@ -198,7 +200,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
 
 
 def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget=None, solver=None,
-                          time_limit=None, gap=None, workers=None, progress=None):
+                          time_limit=None, gap=None, workers=None, progress=None, raw=None):
     """Read, validate, run several scenarios and write the comparison workbook.
 
     Parameters
@@ -222,7 +224,7 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     """
     output_path = check_output_path(output_path, input_path)
     started = time.perf_counter()
-    raw = read_input(input_path)
+    raw = raw if raw is not None else read_input(input_path)
     overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     scenarios, frontier_points = make_scenarios(campaign, raw)

@@ -13,7 +13,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -22,9 +21,7 @@ import warnings
 import pulp
 
 from models.plan import SolveOutcome, Status
-
-#: Solvers by the name planners type; the first is the default.
-SOLVERS = ("highs", "cbc")
+from planner.processes import SOLVERS
 
 
 class SolverUnavailableError(RuntimeError):
@@ -131,36 +128,6 @@ class _HiGHSFromStart(pulp.HiGHS):
             while not highs.wait(0.1)[0]:
                 pass
             raise
-
-
-def kill_child_processes() -> None:
-    """Stop every process this one started (a CBC run, scenario workers); Linux /proc, else a no-op."""
-    me = os.getpid()
-    children = []
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-            if int(fields[1]) == me:
-                children.append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    for pid in children:
-        try:
-            os.waitpid(pid, 0)
-        except OSError:
-            pass
 
 
 def _run_highs(problem, time_limit, gap, start=None):

@@ -308,7 +308,8 @@ def decode_text(data: bytes, label: str) -> tuple:
     ------
     InputError
     """
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    marks = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+    for bom, encoding in marks:
         if data.startswith(bom):
             try:
                 return data.decode(encoding), encoding

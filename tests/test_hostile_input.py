@@ -78,7 +78,8 @@ def write_zip(path, entries, flags=0, offsets=None):
             compressed, crc, size = packer.compress(data) + packer.flush(), zlib.crc32(data), len(data)
         encoded = name.encode()
         offset = out.tell()
-        out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 8, 0, 0, crc, len(compressed), size, len(encoded), 0))
+        out.write(struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 8, 0, 0, crc, len(compressed), size,
+                              len(encoded), 0))
         out.write(encoded + compressed)
         placed.append((offset, crc, len(compressed), size))
         if offsets and name in offsets:
@@ -149,7 +150,8 @@ def far_cell(tmp_path, ref="XFD1048576", row=1048576, name="far.xlsx", cell=None
     base = good_workbook(tmp_path / "base.xlsx")
     cell = cell or f'<c r="{ref}" t="inlineStr"><is><t>x</t></is></c>'.encode()
     extra = f'<row r="{row}">'.encode() + cell + b"</row>"
-    return with_member(base, tmp_path / name, SHEET, lambda data: data.replace(b"</sheetData>", extra + b"</sheetData>"))
+    return with_member(base, tmp_path / name, SHEET,
+                       lambda data: data.replace(b"</sheetData>", extra + b"</sheetData>"))
 
 
 # --------------------------------------------------------------------------- the three headline files
@@ -203,7 +205,8 @@ _MEASURE = textwrap.dedent(
     """
     import json, resource, subprocess, sys, time
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "planner.cli", "validate", sys.argv[1]], capture_output=True, text=True)
+    command = [sys.executable, "-m", "planner.cli", "validate", sys.argv[1]]
+    done = subprocess.run(command, capture_output=True, text=True)
     print(json.dumps({
         "exit": done.returncode,
         "seconds": time.perf_counter() - started,
@@ -217,13 +220,19 @@ _MEASURE = textwrap.dedent(
 def measured_validate(path) -> dict:
     """Run ``planner validate`` in a grandchild; its peak RSS is the only child's of the middle process."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, env=env,
+                          timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
+HEADLINE = pytest.mark.parametrize(
+    "build", [billion_laughs, zip_bomb, far_cell], ids=["billion-laughs", "1MB-to-1GiB", "XFD1048576"]
+)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="resource.getrusage is POSIX only")
-@pytest.mark.parametrize("build", [billion_laughs, zip_bomb, far_cell], ids=["billion-laughs", "1MB-to-1GiB", "XFD1048576"])
+@HEADLINE
 def test_hostile_files_exit_1_with_bounded_memory(tmp_path, build):
     path = build(tmp_path)
     result = measured_validate(path)
@@ -235,7 +244,7 @@ def test_hostile_files_exit_1_with_bounded_memory(tmp_path, build):
     assert "Traceback" not in result["output"]
 
 
-@pytest.mark.parametrize("build", [billion_laughs, zip_bomb, far_cell], ids=["billion-laughs", "1MB-to-1GiB", "XFD1048576"])
+@HEADLINE
 def test_the_bulk_reader_is_never_reached(tmp_path, build, monkeypatch):
     """The guard stands in front of calamine: it is not even opened for a hostile file."""
     import python_calamine
@@ -244,6 +253,7 @@ def test_the_bulk_reader_is_never_reached(tmp_path, build, monkeypatch):
         raise AssertionError("calamine was reached")
 
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", boom)
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", boom)
     with pytest.raises(InputError):
         read_input(build(tmp_path))
 
@@ -308,7 +318,8 @@ def test_a_full_height_sheet_passes_the_guard(tmp_path):
 )
 def test_cells_written_by_other_tools_are_measured(tmp_path, cells):
     """The general (tag by tag) scan finds the same extent as the fast one: C7."""
-    path = write_zip(tmp_path / "other.zip", [("sheet.xml", b"<worksheet><sheetData>" + cells + b"</sheetData></worksheet>")])
+    sheet = b"<worksheet><sheetData>" + cells + b"</sheetData></worksheet>"
+    path = write_zip(tmp_path / "other.zip", [("sheet.xml", sheet)])
     with zipfile.ZipFile(path) as archive:
         extent = guard.scan_sheet(path, archive.getinfo("sheet.xml"), "Creators", "x")
     assert (extent.rows, extent.columns) == (7, 3)
@@ -348,6 +359,16 @@ def test_zip_encrypted_members_are_refused(tmp_path):
     path = write_zip(tmp_path / "zipcrypto.xlsx", entries, flags=1)
     text = refuse_both(path, tmp_path)
     assert "password" in text
+
+
+def test_oversized_workbook_part_is_refused_before_parsing(tmp_path):
+    import base64
+
+    base = good_workbook(tmp_path / "base.xlsx")
+    padding = b"<!-- " + base64.b64encode(os.urandom(13 << 20)) + b" -->"  # 17 MiB that does not compress
+    path = with_member(base, tmp_path / "fat.xlsx", "xl/workbook.xml", lambda data: data + padding)
+    text = refuse_both(path, tmp_path)
+    assert "xl/workbook.xml" in text and "a few KB" in text
 
 
 def test_damaged_member_checksum_is_refused(tmp_path):
@@ -397,7 +418,8 @@ def ole_file(streams: dict) -> bytes:
     directory = directory.ljust(dir_sectors * sector, b"\x00")
     difat = list(range(fat_sectors)) + [0xFFFFFFFF] * (109 - fat_sectors)
     header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\x00" * 6 + struct.pack("<IIIIIIIII", 0, fat_sectors, dir_start, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + b"\x00" * 6
+              + struct.pack("<IIIIIIIII", 0, fat_sectors, dir_start, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
               + struct.pack("<109I", *difat))
     return header + struct.pack(f"<{len(fat)}I", *fat) + directory + body
 
@@ -406,8 +428,11 @@ def biff(kind, body=b""):
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def biff_workbook(cells=(), filepass=False) -> bytes:
-    """A BIFF8 Workbook stream: one sheet 'Creators' with NUMBER cells at (row, col), 0-based."""
+def biff_workbook(cells=(), filepass=False, chart_after=None) -> bytes:
+    """A BIFF8 Workbook stream: one sheet 'Creators' with NUMBER cells at (row, col), 0-based.
+
+    ``chart_after``: embed a chart substream (its own BOF ... EOF) after that many cells.
+    """
     bof_globals = biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 1997, 0, 0))
     name = b"Creators"
 
@@ -418,7 +443,10 @@ def biff_workbook(cells=(), filepass=False) -> bytes:
 
     offset = len(globals_(0))
     sheet = biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 1997, 0, 0))
-    for row, col in cells:
+    for index, (row, col) in enumerate(cells):
+        if index == chart_after:
+            sheet += biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0020, 0, 1997, 0, 0))
+            sheet += biff(0x1002, b"\x00" * 16) + biff(0x000A)  # a CHART record, then the chart's EOF
         sheet += biff(0x0203, struct.pack("<HHHd", row, col, 15, 1.0))
     return globals_(offset) + sheet + biff(0x000A)
 
@@ -428,6 +456,13 @@ def test_xls_with_a_far_cell_is_refused(tmp_path):
     path.write_bytes(ole_file({"Workbook": biff_workbook([(0, 0), (0, 1), (65535, 255)])}))
     text = refuse_both(path, tmp_path, "--budget", "5000")
     assert "sheet 'Creators'" in text and "IV65536" in text
+
+
+def test_xls_far_cell_after_an_embedded_chart_is_still_found(tmp_path):
+    path = tmp_path / "chart.xls"
+    path.write_bytes(ole_file({"Workbook": biff_workbook([(0, 0), (0, 1), (65535, 255)], chart_after=2)}))
+    text = refuse_both(path, tmp_path, "--budget", "5000")
+    assert "IV65536" in text
 
 
 def test_xls_with_a_column_beyond_biff_limits_is_refused(tmp_path):
@@ -493,7 +528,8 @@ _OPENPYXL_CHECK = textwrap.dedent(
 @pytest.mark.parametrize("order", ["planner-first", "openpyxl-first"])
 def test_environment_variable_cannot_switch_defusedxml_off(order):
     env = dict(os.environ, OPENPYXL_DEFUSEDXML="False")
-    done = subprocess.run([sys.executable, "-c", _OPENPYXL_CHECK, order], capture_output=True, text=True, env=env, cwd=REPO)
+    done = subprocess.run([sys.executable, "-c", _OPENPYXL_CHECK, order], capture_output=True, text=True, env=env,
+                          cwd=REPO)
     assert done.returncode == 0, done.stderr
     # openpyxl parses with lxml (entities never resolved) when lxml is installed, else with defusedxml
     assert done.stdout.split() in (["True", "True"], ["lxml", "False"]), done.stdout

@@ -95,7 +95,8 @@ def test_header_spellings_are_recognised(tmp_path, headers):
 
 
 def test_multi_line_header_is_named_on_one_line_in_messages(tmp_path):
-    rows = [["creator", "niche", "followers", "engagement_rate", "Cost per\npost"], ["alice", "beauty", 10_000, 0.05, "free"]]
+    rows = [["creator", "niche", "followers", "engagement_rate", "Cost per\npost"],
+            ["alice", "beauty", 10_000, 0.05, "free"]]
     path = workbook(tmp_path / "in.xlsx", rows)
     text = refuse_both(path, tmp_path)
     find_line(text, sheet="Creators", row=2, column="'Cost per post'", contains=("free",))
@@ -108,7 +109,8 @@ def test_synonyms_name_the_creator_column(tmp_path, name):
 
 
 def test_the_canonical_name_wins_over_a_synonym(tmp_path):
-    rows = [["handle"] + HEADER, ["Alice A.", "alice", "beauty", 10_000, 0.05, 100], ["Bob B.", "bob", "food", 20_000, 0.04, 200]]
+    rows = [["handle"] + HEADER, ["Alice A.", "alice", "beauty", 10_000, 0.05, 100],
+            ["Bob B.", "bob", "food", 20_000, 0.04, 200]]
     path = workbook(tmp_path / "in.xlsx", rows)
     campaign, _ = campaign_of(path)
     assert list(campaign.creators["creator"]) == ["alice", "bob"]
@@ -120,7 +122,8 @@ def test_two_synonyms_that_disagree_are_refused(tmp_path):
             ["bob", "bobby", "food", 20_000, 0.04, 200]]
     path = workbook(tmp_path / "in.xlsx", rows)
     text = refuse_both(path, tmp_path)
-    line = find_line(text, sheet="Creators", row=3, column="handle", contains=("columns A ('handle') and B ('username')",))
+    both = "columns A ('handle') and B ('username')"
+    line = find_line(text, sheet="Creators", row=3, column="handle", contains=(both,))
     assert "'bob'" in line and "'bobby'" in line
 
 
@@ -143,7 +146,8 @@ def test_a_repeated_column_that_differs_is_refused_naming_both(tmp_path):
             ["bob", "food", 20_000, 0.04, 200, 25_000], ["carol", "food", 30_000, 0.04, 200, 31_000]]
     path = workbook(tmp_path / "in.xlsx", rows)
     text = refuse_both(path, tmp_path)
-    line = find_line(text, sheet="Creators", row=3, column="followers", contains=("columns C ('followers') and F ('Followers')",))
+    both = "columns C ('followers') and F ('Followers')"
+    line = find_line(text, sheet="Creators", row=3, column="followers", contains=(both,))
     assert "and 1 more row" in line
 
 
@@ -203,7 +207,8 @@ def test_blank_and_padding_rows_are_skipped_and_rows_keep_excel_numbers(tmp_path
 
 def test_csv_padding_rows_and_empty_extra_columns_are_ignored(tmp_path):
     text = "creator,niche,followers,engagement_rate,cost_per_post,,,\r\n"
-    text += "alice,beauty,10000,0.05,100,,,\r\n" + ",,,,,,,\r\n" * 30 + "bob,food,20000,0.04,200,,,\r\n" + ",,,,,,,\r\n" * 20
+    padding = ",,,,,,,\r\n"
+    text += "alice,beauty,10000,0.05,100,,,\r\n" + padding * 30 + "bob,food,20000,0.04,200,,,\r\n" + padding * 20
     path = tmp_path / "in.csv"
     path.write_text(text, newline="")
     ok, _ = validate_ok(path, "--budget", "5000")
@@ -214,7 +219,8 @@ def test_csv_padding_rows_and_empty_extra_columns_are_ignored(tmp_path):
 
 
 def test_merged_cells_in_the_table_are_refused_naming_the_range(tmp_path):
-    rows = [HEADER, ["alice", "beauty", 10_000, 0.05, 100], ["bob", None, 20_000, 0.04, 200], ["carol", None, 30_000, 0.03, 300]]
+    rows = [HEADER, ["alice", "beauty", 10_000, 0.05, 100], ["bob", None, 20_000, 0.04, 200],
+            ["carol", None, 30_000, 0.03, 300]]
 
     def merge(wb):
         wb["Creators"].merge_cells("B2:B4")
@@ -336,7 +342,8 @@ def test_na_like_handles_stay_text_in_a_csv(tmp_path):
 
 def test_na_in_a_number_column_is_not_a_number(tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("creator,niche,followers,engagement_rate,cost_per_post\nalice,beauty,n/a,0.05,100\nbob,food,NaN,0.05,100\n")
+    path.write_text("creator,niche,followers,engagement_rate,cost_per_post\n"
+                    "alice,beauty,n/a,0.05,100\nbob,food,NaN,0.05,100\n")
     text = refuse_both(path, tmp_path, "--budget", "5000")
     find_line(text, row=2, column="followers", contains=("n/a", "not a number"))
     find_line(text, row=3, column="followers", contains=("NaN", "not a number"))
@@ -346,8 +353,10 @@ def test_na_in_a_number_column_is_not_a_number(tmp_path):
 
 
 def test_duplicate_creators_after_unicode_normalisation_name_every_row(tmp_path):
-    variants = ["alice", "ＡＬＩＣＥ", "@Alice", "ali\u200bce", "alice\u00a0", " ALICE ", "ali\u200dce", "\ufeffalice"]
-    rows = [HEADER] + [[v, "beauty", 10_000 + i, 0.05, 100] for i, v in enumerate(variants)] + [["bob", "food", 1, 0.1, 1]]
+    variants = ["alice", "ＡＬＩＣＥ", "@Alice", "ali\u200bce", "alice\u00a0", " ALICE ", "ali\u200dce",
+                "\ufeffalice"]
+    rows = [HEADER] + [[v, "beauty", 10_000 + i, 0.05, 100] for i, v in enumerate(variants)]
+    rows.append(["bob", "food", 1, 0.1, 1])
     path = workbook(tmp_path / "in.xlsx", rows)
     text = refuse_both(path, tmp_path)
     rows_named = "rows " + ", ".join(str(r) for r in range(2, 2 + len(variants)))
@@ -389,7 +398,8 @@ def test_format_is_chosen_by_content_not_extension(tmp_path, source_name, target
     assert ok.startswith("OK: ")
 
 
-CSV_TEXT = "creator,niche,followers,engagement_rate,cost_per_post\nZoë,café,10000,0.05,100\nAdriana Magaña,beauty,20000,3%,$200\n"
+CSV_TEXT = ("creator,niche,followers,engagement_rate,cost_per_post\n"
+            "Zoë,café,10000,0.05,100\nAdriana Magaña,beauty,20000,3%,$200\n")
 
 
 @pytest.mark.parametrize(
@@ -415,7 +425,8 @@ def test_csv_encodings_are_detected(tmp_path, encoding, data):
 
 @pytest.mark.parametrize(
     "codec, row",
-    [("shift_jis", "山田太郎,美容"), ("gbk", "王小明,美食"), ("cp1251", "Мария,красота"), ("euc_kr", "김민수,음식")],
+    [("shift_jis", "山田太郎,美容"), ("gbk", "王小明,美食"), ("cp1251", "Мария,красота"),
+     ("euc_kr", "김민수,음식")],
 )
 def test_csv_in_another_encoding_is_refused_plainly(tmp_path, codec, row):
     path = tmp_path / "in.csv"
@@ -461,6 +472,12 @@ def test_opendocument_spreadsheet_is_named(tmp_path):
         archive.writestr("content.xml", "<office:document-content/>")
     text = refuse_both(path, tmp_path)
     assert ".ods" in text and "save it as .xlsx" in text
+
+
+def test_csv_with_excel_sep_line_uses_that_delimiter(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("sep=;\ncreator;niche;followers;engagement_rate;cost_per_post\nalice;beauty;10000;0.05;100\n")
+    assert creators_of(path, 5000) == ["alice"]
 
 
 def test_csv_error_cells_are_named(tmp_path):
@@ -510,6 +527,12 @@ def test_xls_is_read_and_planned(tmp_path, xls_files):
     assert xls_files["good"].read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
     plan_ok(xls_files["good"], tmp_path)
     assert creators_of(xls_files["good"]) == ["alice", "bob"]
+
+
+def test_xls_named_xlsx_is_read_by_content(tmp_path, xls_files):
+    path = tmp_path / "roster.xlsx"
+    shutil.copy(xls_files["good"], path)
+    assert creators_of(path) == ["alice", "bob"]
 
 
 def test_xls_error_cells_are_named_not_blank(tmp_path, xls_files):
@@ -581,7 +604,8 @@ DERIVED = {
         "utf-8", {"Youtube channel": "creator"}, None, None, "duplicate creator (rows 224, 581)"),
     "tiktok_sponsored_posts/test.csv": ("mac_roman", {"sponsor_niche": "niche"}, None, None, "planned"),
     "tiktok_sponsored_posts/train.csv": ("utf-8", {"sponsor_niche": "niche"}, None, None, "planned"),
-    "top_insta_200/top_insta_influencers_data.csv": ("utf-8-sig", {"channel_info": "creator"}, "lifestyle", None, "planned"),
+    "top_insta_200/top_insta_influencers_data.csv": (
+        "utf-8-sig", {"channel_info": "creator"}, "lifestyle", None, "planned"),
     "top_insta_200/insta_numeric.csv": ("utf-8", {"channel_info": "creator"}, "lifestyle", None, "planned"),
 }
 #: A simple rate card: engagement rate by follower band (medians from the Kim 2020 post table); a post costs

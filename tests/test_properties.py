@@ -67,7 +67,7 @@ def campaigns(draw) -> Campaign:
     budget = float(draw(st.integers(min(costs), max(min(costs), int(full_price)))))
     budget = max(budget, float(draw(st.integers(0, int(full_price)))))  # skewed towards roomier budgets
     affordable = [cost * max(1, low) <= budget / 4 for cost, low in zip(costs, min_posts)]
-    include = [draw(st.sampled_from([""] * 8 + ["must", "exclude"] if ok else [""] * 8 + ["exclude"])) for ok in affordable]
+    include = [draw(st.sampled_from([""] * 8 + (["must", "exclude"] if ok else ["exclude"]))) for ok in affordable]
     creators = make_creators(
         [f"creator{i}" for i in range(n)],
         costs,
@@ -181,12 +181,14 @@ def written_rosters(draw):
     rows = [header]
     for i in range(n):
         rate = f"{basis_points[i] / 100:g}%" if draw(st.booleans()) else f"{basis_points[i] / 10_000:g}"
-        rows.append([f"c{i}", draw(st.sampled_from(NICHES)), count_text(followers[i], draw), rate, money_text(cents[i], draw)])
+        niche = draw(st.sampled_from(NICHES))
+        rows.append([f"c{i}", niche, count_text(followers[i], draw), rate, money_text(cents[i], draw)])
     return rows, followers, cents, basis_points
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-@settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(roster=written_rosters())
 def test_numbers_as_planners_write_them_read_back_exactly(tmp_path, kind, roster):
     rows, followers, cents, basis_points = roster
