@@ -229,6 +229,22 @@ def run_planner(path: Path, size: int, workdir: Path, timeout, time_limit=None, 
             record[key] = data[key]
     if "cpu" in data:
         record["cpu_stages"] = data["cpu"]
+    if not record["ok"] and "timings" not in record:
+        # Stages finished before the run was killed or failed (run_planner prints one line per stage).
+        done = re.findall(r"^stage (\w+) ([0-9.]+) s, peak ([0-9]+) MB", run["stderr"], re.M)
+        # make_plan's own steps, logged by run_planner as "<step>_done".
+        done = [(n[:-5] if n.endswith("_done") else n, sec, mb) for n, sec, mb in done]
+        entered = re.findall(r"^enter (\w+) at ([0-9.]+)", run["stderr"], re.M)
+        finished = {n for n, _, _ in done}
+        if entered and entered[-1][0] not in finished:
+            record["killed_in"] = entered[-1][0]
+        if done:
+            record["timings"] = {name: float(sec) for name, sec, _ in done}
+            record["rss_after_mb"] = {name: float(mb) for name, _, mb in done}
+            record["error"] = (record.get("error", "") + f"; finished stages: {', '.join(n for n, _, _ in done)}").lstrip("; ")
+            if record.get("killed_in"):
+                spent = run["wall"] - sum(float(sec) for n, sec, _ in done if n in ("import", "read", "validate", "precheck", "build"))
+                record["error"] += f"; stopped in {record['killed_in']} (after about {spent:.0f} s there)"
     if out.exists():
         record["output_mb"] = out.stat().st_size / 1e6
         out.unlink()
@@ -524,7 +540,15 @@ def scale_section(store: dict, chart_name: str | None) -> str:
     lines += machine_lines(machine)
     dates = sorted({r["date"][:16].replace("T", " ") for r in runs})
     if dates:
-        lines.append(f"- Runs: {dates[0]} … {dates[-1]} (each size's newest run; load average before/after each run is in results.json)")
+        lines.append(f"- Runs finished {dates[0]} … {dates[-1]} (each size's newest run; the load average before and "
+                     "after each run is in results.json)")
+    sources = {}
+    for r in runs:
+        m = r.get("machine") or {}
+        sources.setdefault((m.get("commit"), m.get("source_sha256")), set()).add(r["size"])
+    if len(sources) > 1:
+        lines.append("- Planner code per size (the tree was being edited while the benchmark ran): " + "; ".join(
+            f"{', '.join(_size_label(n) for n in sorted(ns))}: commit {c}, sources {h}" for (c, h), ns in sources.items()))
     lines += [
         "- Campaign: `bench/generate.py` (8 niches, niche + tier share rules, niche min creators, per-creator cap ≈ $10k, "
         "budget max($50k, $75 × N), one post per creator); planner with its defaults (HiGHS, gap 0.01 %); "

@@ -36,6 +36,29 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _mark_substages(pipeline, progress) -> None:
+    """Log when make_plan enters and leaves building and solving (stderr only).
+
+    Wraps the names make_plan looks up in planner.pipeline, in this process
+    only, so a run killed by the harness's timeout still says which step it
+    was in. The planner's code is not changed; results are unaffected.
+    """
+    for name, label in (("precheck", "precheck"), ("build_campaign_program", "build"), ("solve", "solve")):
+        original = getattr(pipeline, name, None)
+        if original is None:
+            continue
+
+        def wrapped(*args, __original=original, __label=label, **kwargs):
+            print(f"enter {__label} at {time.perf_counter():.3f}", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            try:
+                return __original(*args, **kwargs)
+            finally:
+                progress(f"{__label}_done", time.perf_counter() - started, _rss_mb())
+
+        setattr(pipeline, name, wrapped)
+
+
 def run(input_path, output_path, solver=None, gap=None, time_limit=None, explain=False) -> dict:
     timings, cpu, rss = {}, {}, {}
 
@@ -43,6 +66,12 @@ def run(input_path, output_path, solver=None, gap=None, time_limit=None, explain
         timings[name] = time.perf_counter() - started
         cpu[name] = time.process_time() - cpu_started
         rss[name] = _rss_mb()
+        progress(name, timings[name], rss[name])
+
+    def progress(name, seconds, mb):
+        # One line per finished stage on stderr, so a run killed by the harness's timeout
+        # still shows how far it got.
+        print(f"stage {name} {seconds:.3f} s, peak {mb:.0f} MB", file=sys.stderr, flush=True)
 
     t, c = time.perf_counter(), time.process_time()
     from planner import pipeline
@@ -62,6 +91,7 @@ def run(input_path, output_path, solver=None, gap=None, time_limit=None, explain
     del raw
     stage("validate", t, c)
 
+    _mark_substages(pipeline, progress)
     t, c = time.perf_counter(), time.process_time()
     plan = make_plan(campaign)
     plan_wall, plan_cpu = time.perf_counter() - t, time.process_time() - c
@@ -70,6 +100,7 @@ def run(input_path, output_path, solver=None, gap=None, time_limit=None, explain
     timings["plan_other"] = plan_wall - sum(v for v in plan.timings.values() if v)
     cpu["make_plan"] = plan_cpu
     rss["make_plan"] = _rss_mb()
+    progress("make_plan", plan_wall, rss["make_plan"])
 
     explain_plan = getattr(pipeline, "explain_plan", None)
     if explain and explain_plan is not None:

@@ -130,7 +130,7 @@ def _resolve(campaign: Campaign, start_posts, solver, time_limit, gap) -> Resolv
         program = build_program(campaign)
     except ValueError:
         return Resolve(None, None, False)
-    outcome = solve(program.problem, solver, time_limit, gap, start=_start_values(program, start_posts))
+    outcome = solve(program.problem, solver, time_limit, gap, start=_start_values(program, start_posts), restarts=False)
     if not outcome.status.has_plan:
         return Resolve(None, None, False)
     posts = program.posts()

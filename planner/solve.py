@@ -43,7 +43,8 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
-def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: float = 1e-4, start=None) -> SolveOutcome:
+def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: float = 1e-4, start=None,
+          restarts: bool = True) -> SolveOutcome:
     """Solve a PuLP problem and report how it ended.
 
     Parameters
@@ -57,6 +58,10 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
         Relative gap at which the solver may stop and call the plan proven.
     start : dict, optional
         Variable name -> value of a feasible starting plan (a warm start).
+    restarts : bool
+        Let HiGHS restart its search after fixing columns. HiGHS 1.16 can stall
+        after a restart, past its time limit and deaf to cancellation, so short
+        time-limited re-solves turn restarts off.
 
     Returns
     -------
@@ -77,7 +82,7 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
     try:
         with _quiet_stdout():
             if solver == "highs":
-                bound, gap_found = _run_highs(problem, time_limit, gap, start)
+                bound, gap_found = _run_highs(problem, time_limit, gap, start, restarts)
             else:
                 bound, gap_found = _run_cbc(problem, time_limit, gap, workdir, start)
     finally:
@@ -130,9 +135,10 @@ class _HiGHSFromStart(pulp.HiGHS):
             raise
 
 
-def _run_highs(problem, time_limit, gap, start=None):
+def _run_highs(problem, time_limit, gap, start=None, restarts=True):
     """Run HiGHS in-process; return (best bound, gap) in the problem's own sense."""
-    command = _HiGHSFromStart(start=start, msg=False, timeLimit=time_limit, gapRel=gap)
+    options = {} if restarts else {"mip_allow_restart": False}
+    command = _HiGHSFromStart(start=start, msg=False, timeLimit=time_limit, gapRel=gap, **options)
     if not command.available():
         raise SolverUnavailableError("HiGHS is not installed (pip install highspy)")
     problem.solve(command)

@@ -65,6 +65,7 @@ _NUMBER = re.compile(
     r"(?P<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?P<suffix>[kmb%])?$",
     re.IGNORECASE,
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
 
@@ -365,6 +366,11 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     c.each((include == MUST) & (max_posts < 1), "include", include, "a must-include creator needs max_posts of at least 1")
 
     platform = clean_text(table["platform"]) if "platform" in table else np.full(len(table), "", object)
+    controls = sum(bool(_CONTROL.search(v)) for column in (creator, niche, platform) for v in column)
+    if controls:
+        report.warnings.append(
+            f"{name}: {controls} text cells hold control characters; the report shows them as spaces"
+        )
     tier_cells = clean_text(table["tier"]) if "tier" in table else np.full(len(table), "", object)
     by_name = {band.name.casefold(): band.name for band in tiers}
     tier = np.array([by_name.get(t.casefold(), t) for t in tier_cells], dtype=object)
