@@ -28,7 +28,7 @@ The benchmark campaign
   per dimension, every group with a minimum share or count has enough
   affordable creators) are checked before writing.
 
-Workbooks are written with openpyxl's write-only (streaming) mode and cached
+Workbooks are written as Excel saves them (text in a shared-strings table) and cached
 under ``bench/.cache/`` keyed by N, seed and generator version, so each
 size is generated once.
 
@@ -55,7 +55,7 @@ REPO = BENCH.parent
 CACHE_DIR = BENCH / ".cache"
 
 #: Bump when the generated data changes, so cached workbooks are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SEED = 20261126
 #: An Excel sheet has 1,048,576 rows; one holds the header.
 MAX_CREATORS = 1_048_575
@@ -291,30 +291,116 @@ def check_feasible(roster: dict, rules: dict) -> list:
 
 
 def write_workbook(roster: dict, rules: dict, path: Path) -> None:
-    """Write the campaign with openpyxl's write-only mode (streams rows to disk)."""
-    from openpyxl import Workbook
+    """Write the campaign the way Excel saves a workbook: text in a shared-strings table.
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Creators")
-    ws.append(list(CREATOR_COLUMNS))
-    columns = [roster[c] for c in CREATOR_COLUMNS]
-    # Plain Python values (numpy scalars are slower to serialise).
-    columns = [c.tolist() if isinstance(c, np.ndarray) else list(c) for c in columns]
-    for row in zip(*columns):
-        ws.append(row)
-    ws = wb.create_sheet("Budget")
-    ws.append(["setting", "value"])
-    for row in rules["budget"]:
-        ws.append(list(row))
-    ws = wb.create_sheet("Niches")
-    ws.append(list(NICHE_COLUMNS))
-    for row in rules["niches"]:
-        ws.append(list(row))
-    ws = wb.create_sheet("Tiers")
-    ws.append(list(TIER_COLUMNS))
-    for row in rules["tiers"]:
-        ws.append(list(row))
-    wb.save(path)
+    openpyxl's write-only mode writes every text cell inline, a layout Excel
+    itself never saves and one that makes the Creators sheet about twice as
+    large; a planner's file has been saved by Excel. Blank cells are left out,
+    as Excel does.
+    """
+    sheets = {
+        "Creators": (CREATOR_COLUMNS, [roster[c] for c in CREATOR_COLUMNS]),
+        "Budget": (("setting", "value"), list(zip(*rules["budget"]))),
+        "Niches": (NICHE_COLUMNS, list(zip(*rules["niches"]))),
+        "Tiers": (TIER_COLUMNS, list(zip(*rules["tiers"]))),
+    }
+    write_xlsx(sheets, path)
+
+
+def write_xlsx(sheets: dict, path: Path) -> None:
+    """Write ``{sheet name: (header, columns)}`` as an xlsx with shared strings (as Excel does)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    strings: dict = {}
+
+    def cells(values, letter: str) -> list:
+        """One cell tag per value ('' for a blank), numbers as their shortest text."""
+        values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        out = []
+        for r, value in enumerate(values, start=2):
+            if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+                out.append("")
+            elif isinstance(value, str):
+                index = strings.setdefault(value, len(strings))
+                out.append(f'<c r="{letter}{r}" t="s"><v>{index}</v></c>')
+            else:
+                number = int(value) if isinstance(value, float) and value.is_integer() else value
+                out.append(f'<c r="{letter}{r}"><v>{number!r}</v></c>')
+        return out
+
+    parts = {}
+    for number, (name, (header, columns)) in enumerate(sheets.items(), start=1):
+        letters = [_letters(j) for j in range(len(header))]
+        head = "".join(f'<c r="{letters[j]}1" t="s"><v>{strings.setdefault(h, len(strings))}</v></c>'
+                       for j, h in enumerate(header))
+        body = [cells(column, letters[j]) for j, column in enumerate(columns)]
+        rows = [f'<row r="1">{head}</row>']
+        rows += [f'<row r="{r}">{"".join(row)}</row>' for r, row in enumerate(zip(*body), start=2)]
+        parts[f"xl/worksheets/sheet{number}.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}"><sheetData>{"".join(rows)}</sheetData></worksheet>'
+        )
+    shared = "".join(f"<si><t>{escape(text)}</t></si>" for text in strings)
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<sst xmlns="{_MAIN_NS}" count="{len(strings)}" uniqueCount="{len(strings)}">{shared}</sst>'
+    )
+    names = list(sheets)
+    parts["xl/workbook.xml"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+        "<sheets>" + "".join(f'<sheet name="{escape(n)}" sheetId="{k}" r:id="rId{k}"/>'
+                               for k, n in enumerate(names, start=1)) + "</sheets></workbook>"
+    )
+    relations = "".join(
+        f'<Relationship Id="rId{k}" Type="{_REL_NS}/worksheet" Target="worksheets/sheet{k}.xml"/>'
+        for k in range(1, len(names) + 1)
+    )
+    relations += (f'<Relationship Id="rId{len(names) + 1}" Type="{_REL_NS}/sharedStrings" '
+                  'Target="sharedStrings.xml"/>')
+    parts["xl/_rels/workbook.xml.rels"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
+        f"{relations}</Relationships>"
+    )
+    parts["_rels/.rels"] = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    sheet_types = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{k}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for k in range(1, len(names) + 1)
+    )
+    parts["[Content_Types].xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+        f"{sheet_types}</Types>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            archive.writestr(name, parts.pop(name))
+        for name, text in parts.items():
+            archive.writestr(name, text)
+
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def _letters(j: int) -> str:
+    """Column letters of the zero-based column j."""
+    text = ""
+    j += 1
+    while j:
+        j, rest = divmod(j - 1, 26)
+        text = chr(65 + rest) + text
+    return text
 
 
 def cache_path(n: int, seed: int = DEFAULT_SEED, cache_dir: Path | None = None) -> Path:

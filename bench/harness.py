@@ -840,6 +840,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep-generated", type=_count, default=2000, help="creators in the generated sweep campaign (default 2000)")
     parser.add_argument("--sweep-generated-budgets", default="50000:150000:10000", help="budgets for the generated campaign's sweep")
     parser.add_argument("--sweep-gap", type=float, default=0.001)
+    parser.add_argument("--no-sweep-typical", action="store_true", help="sweep only the generated campaign")
     parser.add_argument("--no-sweep-workers-1", action="store_true", help="skip the extra `sweep --workers 1` run")
     args = parser.parse_args(argv)
 
@@ -861,8 +862,9 @@ def main(argv=None) -> int:
         records = scale_benchmark(sizes, args.skip_baseline_above, args.skip_cli_above, args.timeout, cache_dir,
                                   args.time_limit, log, args.explain_up_to)
     if args.sweep:
-        sweeps.append(sweep_benchmark("typical sample (2,000 creators)", TYPICAL, args.sweep_budgets, args.sweep_gap,
-                                      args.timeout, log, not args.no_sweep_workers_1))
+        if not args.no_sweep_typical:
+            sweeps.append(sweep_benchmark("typical sample (2,000 creators)", TYPICAL, args.sweep_budgets,
+                                          args.sweep_gap, args.timeout, log, not args.no_sweep_workers_1))
         path = generate.ensure_campaign(args.sweep_generated, cache_dir=cache_dir)
         sweeps.append(sweep_benchmark(f"generated {args.sweep_generated:,} creators", path, args.sweep_generated_budgets,
                                       args.sweep_gap, args.timeout, log, not args.no_sweep_workers_1))

@@ -43,7 +43,7 @@ def _mark_substages(pipeline, progress) -> None:
     only, so a run killed by the harness's timeout still says which step it
     was in. The planner's code is not changed; results are unaffected.
     """
-    for name, label in (("precheck", "precheck"), ("build_campaign_program", "build"), ("solve", "solve")):
+    for name, label in (("precheck", "precheck"), ("build_campaign_program", "build"), ("solve_campaign", "solve")):
         original = getattr(pipeline, name, None)
         if original is None:
             continue

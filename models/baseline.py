@@ -37,66 +37,89 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
     max_posts = creators["max_posts"].to_numpy(np.int64)
     min_posts = np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
     include = creators["include"].to_numpy()
-    posts = np.zeros(n, dtype=np.int64)
     cap = np.inf if settings.max_share_per_creator is None else settings.max_share_per_creator * budget
     slack = 1e-9 * max(1.0, budget)
 
-    share_caps = []  # (member mask, dollar cap) for each max_share rule
-    count_caps = []  # (member mask, max creators)
+    # Each greedy step touches at most one group per dimension: keep, per dimension, the
+    # group index of every creator (-1 for none) as a plain list, which Python indexes fast.
+    share_left = []  # dollars left under each max_share rule
+    share_of = {}  # dimension -> per-creator index into share_left
+    count_left = []  # creators left under each max_creators rule
+    count_of = {}  # dimension (or "all") -> per-creator index into count_left
     for group in campaign.groups:
         members = creators[group.dimension].to_numpy() == group.group
         if group.max_share is not None and settings.share_basis == "budget":
-            share_caps.append((members, group.max_share * budget))
+            _member_of(share_of, group.dimension, members, len(share_left))
+            share_left.append(group.max_share * budget + slack)
         if group.max_creators is not None:
-            count_caps.append((members, group.max_creators))
+            _member_of(count_of, group.dimension, members, len(count_left))
+            count_left.append(group.max_creators)
     if settings.max_creators is not None:
-        count_caps.append((np.ones(n, bool), settings.max_creators))
-
-    share_spend = [0.0] * len(share_caps)
-    count_now = [0] * len(count_caps)
+        _member_of(count_of, "all", np.ones(n, bool), len(count_left))
+        count_left.append(settings.max_creators)
+    share_of = [codes.tolist() for codes in share_of.values()]
+    count_of = [codes.tolist() for codes in count_of.values()]
     decay = settings.repeat_post_decay
     target = settings.target_engagement
-    state = {"spend": 0.0, "engagement": 0.0}
+    cost_list, value_list, max_list = cost.tolist(), value.tolist(), max_posts.tolist()
+    posts_list = [0] * n
+    state = {"spend_left": budget + slack, "engagement": 0.0}
 
     def try_add(i: int, k: int) -> bool:
         """Add k posts to creator i if every respected rule still holds."""
-        extra = k * cost[i]
-        if posts[i] + k > max_posts[i] or (posts[i] + k) * cost[i] > cap + slack:
+        now = posts_list[i]
+        extra = k * cost_list[i]
+        if now + k > max_list[i] or (now + k) * cost_list[i] > cap + slack or extra > state["spend_left"]:
             return False
-        if state["spend"] + extra > budget + slack:
-            return False
-        touched = [j for j, (members, _) in enumerate(share_caps) if members[i]]
-        if any(share_spend[j] + extra > share_caps[j][1] + slack for j in touched):
-            return False
-        counted = [j for j, (members, _) in enumerate(count_caps) if members[i]] if posts[i] == 0 else []
-        if any(count_now[j] + 1 > count_caps[j][1] for j in counted):
-            return False
-        for j in touched:
-            share_spend[j] += extra
-        for j in counted:
-            count_now[j] += 1
-        state["engagement"] += value[i] * np.power(decay, np.arange(posts[i], posts[i] + k)).sum()
-        posts[i] += k
-        state["spend"] += extra
+        touched = [c for c in (codes[i] for codes in share_of) if c >= 0]
+        for c in touched:
+            if extra > share_left[c]:
+                return False
+        counted = [c for c in (codes[i] for codes in count_of) if c >= 0] if now == 0 else []
+        for c in counted:
+            if count_left[c] < 1:
+                return False
+        for c in touched:
+            share_left[c] -= extra
+        for c in counted:
+            count_left[c] -= 1
+        state["engagement"] += value_list[i] * sum(decay ** j for j in range(now, now + k))
+        posts_list[i] = now + k
+        state["spend_left"] -= extra
         return True
 
-    for i in np.flatnonzero(include == MUST):
-        try_add(int(i), int(min_posts[i]))
+    for i in np.flatnonzero(include == MUST).tolist():
+        try_add(i, int(min_posts[i]))
 
     # Every slot (creator, k-th post) ranked by value per dollar; free posts first.
     slot_creator = np.repeat(np.arange(n), max_posts)
-    slot_k = np.concatenate([np.arange(m) for m in max_posts]) if n else np.zeros(0, np.int64)
+    slot_k = np.arange(len(slot_creator)) - np.repeat(np.cumsum(max_posts) - max_posts, max_posts)
     slot_value = value[slot_creator] * np.power(decay, slot_k)
     slot_cost = cost[slot_creator]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(slot_cost > 0, slot_value / slot_cost, np.inf)
-    order = np.lexsort((slot_k, -slot_value, -ratio))
-    for s in order.tolist():
-        i = int(slot_creator[s])
-        if include[i] == EXCLUDE or slot_value[s] <= 0 or posts[i] != slot_k[s]:
+    # Slots no greedy step could ever take are left out before the loop.
+    possible = (include[slot_creator] != EXCLUDE) & (slot_value > 0) & ((slot_k + 1) * slot_cost <= cap + slack)
+    possible &= slot_cost <= budget + slack
+    order = np.flatnonzero(possible)
+    order = order[np.lexsort((slot_k[order], -slot_value[order], -ratio[order]))]
+    # Once the budget left is below every remaining slot's cost, nothing more fits.
+    cheapest_after = np.minimum.accumulate(slot_cost[order][::-1])[::-1].tolist()
+    min_list = min_posts.tolist()
+    for position, (i, k) in enumerate(zip(slot_creator[order].tolist(), slot_k[order].tolist())):
+        if posts_list[i] != k:
             continue
+        if cheapest_after[position] > state["spend_left"]:
+            break
         if target is not None and state["engagement"] >= target:
             break  # target mode: stop at the first plan that reaches the target
         # The first booking of a package deal takes the whole package.
-        try_add(i, int(min_posts[i]) if posts[i] == 0 else 1)
-    return posts
+        try_add(i, min_list[i] if k == 0 else 1)
+    return np.array(posts_list, dtype=np.int64)
+
+
+def _member_of(codes: dict, dimension: str, members: np.ndarray, index: int) -> None:
+    """Record that ``members`` belong to rule ``index`` in ``dimension``."""
+    if dimension not in codes:
+        codes[dimension] = np.full(len(members), -1, dtype=np.int64)
+    codes[dimension][members] = index

@@ -100,6 +100,9 @@ class Plan:
     warnings : list of str
     timings : dict
         Seconds per stage.
+    explanation : dict or None
+    solver_hint : tuple or None
+        Solver state that warm-starts re-solves of the same campaign (never reported).
     """
 
     posts: np.ndarray
@@ -113,6 +116,7 @@ class Plan:
     warnings: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     explanation: Optional[dict] = None  # rule costs, why-not table, unspent budget (see planner.explain)
+    solver_hint: Optional[tuple] = None  # where the solver's LP ended, to warm-start re-solves (HiGHS)
 
     @property
     def creators_booked(self) -> int:

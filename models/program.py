@@ -89,6 +89,17 @@ def set_budget(program: Program, campaign: Campaign) -> None:
     program.campaign = campaign
 
 
+def start_values(program, posts) -> Optional[dict]:
+    """Slot values of a starting plan, by variable name (None when there is no start)."""
+    if posts is None:
+        return None
+    values = {}
+    for k, (index, variables) in enumerate(program.slots):
+        for i, var in zip(index.tolist(), variables):
+            values[var.name] = 1.0 if posts[i] > k else 0.0
+    return values
+
+
 def effective_max_posts(campaign: Campaign) -> np.ndarray:
     """Post cap per creator after excludes and the per-creator spend cap."""
     creators = campaign.creators

@@ -22,7 +22,7 @@ from models.checker import check_plan
 from models.plan import Plan
 from models.program import build_program, effective_max_posts
 from planner.parallel import run_parallel
-from planner.solve import solve
+from planner.solve import solve, solve_campaign
 
 #: Loosening steps for "what each rule costs".
 SHARE_STEP = 0.05  # five points of share
@@ -124,30 +124,17 @@ class Resolve:
     checked: bool
 
 
-def _resolve(campaign: Campaign, start_posts, solver, time_limit, gap) -> Resolve:
+def _resolve(campaign: Campaign, start_posts, solver, time_limit, gap, hint=None) -> Resolve:
     """Re-plan a changed campaign from a starting plan; check the result independently."""
     try:
-        program = build_program(campaign)
+        posts, outcome, _ = solve_campaign(campaign, solver, time_limit, gap, start_posts=start_posts, hint=hint)
     except ValueError:
         return Resolve(None, None, False)
-    outcome = solve(program.problem, solver, time_limit, gap, start=_start_values(program, start_posts), restarts=False)
-    if not outcome.status.has_plan:
+    if posts is None:
         return Resolve(None, None, False)
-    posts = program.posts()
     check = check_plan(campaign, posts)
     bound = outcome.bound if outcome.bound is not None else check.engagement
     return Resolve(check.engagement, max(bound, check.engagement), check.ok)
-
-
-def _start_values(program, posts) -> Optional[dict]:
-    """Slot values of a starting plan, by variable name (None when there is no start)."""
-    if posts is None:
-        return None
-    values = {}
-    for k, (index, variables) in enumerate(program.slots):
-        for i, var in zip(index.tolist(), variables):
-            values[var.name] = 1.0 if posts[i] > k else 0.0
-    return values
 
 
 def _run_all(tasks, workers=None):
@@ -196,11 +183,13 @@ def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap
     for name, _, _ in loosened:
         if name != "budget":
             together = loosen(together, name)[0]
-    tasks = [(changed, plan.posts, solver, time_limit, gap) for _, changed, _ in loosened]
+    tasks = [(changed, plan.posts, solver, time_limit, gap, plan.solver_hint) for _, changed, _ in loosened]
     rules_loosened = [n for n, _, _ in loosened if n != "budget"]
-    if rules_loosened:
-        tasks.append((together, plan.posts, solver, time_limit, gap))
+    if len(rules_loosened) > 1:
+        tasks.append((together, plan.posts, solver, time_limit, gap, plan.solver_hint))
     outcomes = _run_all(tasks, workers)
+    if len(rules_loosened) == 1:  # "all together" is that one rule loosened: already solved
+        outcomes.append(outcomes[[n for n, _, _ in loosened].index(rules_loosened[0])])
     if not rules_loosened:
         outcomes.append(Resolve(None, None, False))
     base, base_bound = plan.engagement, plan.outcome.bound if plan.outcome.bound is not None else plan.engagement
@@ -336,11 +325,10 @@ def has_plan(campaign: Campaign, solver: str, time_limit=None) -> bool:
     if precheck(campaign):
         return False
     try:
-        program = build_program(campaign)
+        posts = solve_campaign(campaign, solver, time_limit, 1.0).posts
     except ValueError:
         return False
-    outcome = solve(program.problem, solver, time_limit, 1.0)
-    return outcome.status.has_plan and check_plan(campaign, program.posts()).ok
+    return posts is not None and check_plan(campaign, posts).ok
 
 
 def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None) -> Optional[Suggestion]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from models.campaign import Campaign, GroupRule, MixRule
 from models.plan import Plan, Status
+from models.matrix import MatrixProgram, set_matrix_budget
 from models.program import set_budget
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, Problem
 from planner.parallel import run_parallel
@@ -204,11 +205,15 @@ def _run_one(order: int, scenario: Scenario) -> ScenarioResult:
         program = None
         key = scenario.rules_key()
         largest = options.get("largest_budget", {}).get(key)
+        solver = options.get("solver") or campaign.settings.solver
         if largest is not None and scenario.target_engagement is None:
             if key not in programs:
-                programs[key] = build_campaign_program(campaign.with_settings(total_budget=largest))
+                programs[key] = build_campaign_program(campaign.with_settings(total_budget=largest), solver)
             program = programs[key]
-            set_budget(program, campaign)
+            if isinstance(program, MatrixProgram):
+                program = set_matrix_budget(program, campaign)  # None: caps moved, make_plan rebuilds
+            else:
+                set_budget(program, campaign)
         plan = make_plan(campaign, options.get("solver"), options.get("time_limit"), options.get("gap"), program=program)
         return ScenarioResult(scenario, campaign, plan, plan.outcome.status, order=order)
     except InfeasibleError as exc:

@@ -17,7 +17,9 @@ import sys
 import tempfile
 import time
 import warnings
+from typing import NamedTuple, Optional
 
+import numpy as np
 import pulp
 
 from models.plan import SolveOutcome, Status
@@ -210,3 +212,77 @@ def _relative_gap(objective, bound):
         return None
     denominator = max(abs(objective), 1e-10)
     return max(0.0, abs(bound - objective) / denominator) if abs(bound - objective) > 1e-9 else 0.0
+
+
+class Solved(NamedTuple):
+    """What :func:`solve_campaign` returns."""
+
+    posts: Optional[np.ndarray]  # posts per creator, None when there is no plan
+    outcome: SolveOutcome
+    hint: Optional[tuple] = None  # warm start for re-solves of the same columns (HiGHS only)
+
+
+def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float = 1e-4, start_posts=None,
+                   program=None, hint=None) -> Solved:
+    """Plan a campaign with the named solver.
+
+    HiGHS gets the program as arrays (:mod:`models.matrix`) and solves it with
+    reduced-cost fixing around its LP bound (:mod:`planner.core`); CBC gets the
+    PuLP model (:mod:`models.program`). Both solve the same program.
+
+    Parameters
+    ----------
+    campaign : Campaign
+    solver, time_limit, gap
+        As for :func:`solve`.
+    start_posts : array, optional
+        Posts per creator of a plan keeping every rule, to start from.
+    program : MatrixProgram or Program, optional
+        Already built for this campaign (sweeps re-use one).
+    hint : tuple, optional
+        ``Solved.hint`` of a solve of this campaign with other limits (HiGHS only).
+
+    Raises
+    ------
+    models.program.EmptyProgramError
+        When nothing can be booked or nothing is worth anything.
+    """
+    solver = solver.lower()
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    if solver == "highs":
+        from models.matrix import MatrixProgram
+        from planner.core import solve_matrix
+
+        try:
+            import highspy  # noqa: F401
+        except ImportError:
+            raise SolverUnavailableError("HiGHS is not installed (pip install highspy)") from None
+        if not isinstance(program, MatrixProgram):
+            program = build_for_solver(campaign, solver)
+        with _quiet_stdout():
+            result = solve_matrix(program, time_limit, gap, start_posts, solver_version("highs"), hint)
+        posts = None if result.x is None else program.posts(result.x)
+        return Solved(posts, result.outcome, result.hint)
+    from models.program import start_values
+
+    program = program if program is not None else build_for_solver(campaign, solver)
+    start = None if start_posts is None else start_values(program, start_posts)
+    outcome = solve(program.problem, solver, time_limit, gap, start=start, restarts=start is None)
+    return Solved(program.posts() if outcome.status.has_plan else None, outcome)
+
+
+def build_for_solver(campaign, solver: str = "highs"):
+    """The program in the form the solver takes: arrays for HiGHS, a PuLP model for CBC.
+
+    Raises
+    ------
+    models.program.EmptyProgramError
+    """
+    if solver.lower() == "highs":
+        from models.matrix import build_matrix
+
+        return build_matrix(campaign)
+    from models.program import build_program
+
+    return build_program(campaign)

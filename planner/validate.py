@@ -68,6 +68,10 @@ _NUMBER = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
+#: Cells sampled to guess whether a text column has few distinct values.
+_SAMPLE = 1000
+#: What pandas' infer_dtype calls a column whose every cell is an int or float (never a bool).
+_NUMBERS_ONLY = ("floating", "integer", "mixed-integer-float")
 
 
 class _NotATable(Problem):
@@ -96,6 +100,11 @@ class Validation:
 def parse_numbers(values) -> ParsedColumn:
     """Parse a column of cells as numbers, in bulk.
 
+    A column of numbers only (the usual Excel column) is converted in one
+    step. Otherwise number cells are converted together, each distinct text
+    is parsed once, and only the remaining cells (dates, booleans, blanks of
+    other kinds) are looked at one by one.
+
     Parameters
     ----------
     values : sequence
@@ -106,70 +115,185 @@ def parse_numbers(values) -> ParsedColumn:
     ParsedColumn
         NaN where blank or bad; ``bad`` holds the reason for each refused cell.
     """
-    series = pd.Series(list(values), dtype=object)
-    n = len(series)
+    cells = _cells(values)
+    n = len(cells)
+    out = np.full(n, np.nan)
+    blank = np.zeros(n, bool)
+    percent = np.zeros(n, bool)
+    bad = np.full(n, "", dtype=object)
+    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
+        out[:] = cells.astype(float)
+        blank[:] = np.isnan(out)
+        return ParsedColumn(out, blank, percent, bad)
+    is_number, is_text = _type_masks(cells, _is_number_type, lambda kind: kind is str)
+    numbers = np.flatnonzero(is_number)
+    out[numbers] = cells[numbers].astype(float)
+    blank[numbers] = np.isnan(out[numbers])
+    texts = np.flatnonzero(is_text)
+    if len(texts):
+        codes, distinct = pd.factorize(cells[texts])
+        parsed = _parse_texts(distinct)
+        out[texts] = parsed.values[codes]
+        blank[texts] = parsed.blank[codes]
+        percent[texts] = parsed.percent[codes]
+        bad[texts] = parsed.bad[codes]
+    other = np.flatnonzero(~is_number & ~is_text)
+    blank[other] = pd.isna(cells[other])
+    bad[other[~blank[other]]] = "is not a number (a date or true/false was found)"
+    return ParsedColumn(out, blank, percent, bad)
+
+
+def _parse_texts(texts: np.ndarray) -> ParsedColumn:
+    """Parse text cells (str only) as numbers: ``12.5K``, ``$1,200``, ``3.5%``, ..."""
+    n = len(texts)
     out = np.full(n, np.nan)
     percent = np.zeros(n, bool)
     bad = np.full(n, "", dtype=object)
-    kinds = series.map(type)
-    is_number = series.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))).to_numpy(bool)
-    out[is_number] = series[is_number].astype(float).to_numpy()
-    is_text = (kinds == str).to_numpy()
-    text = series[is_text].astype(str).str.replace("\u00a0", "", regex=False).str.strip()
-    blank = np.zeros(n, bool)
-    blank[series.isna().to_numpy() | (is_number & np.isnan(out))] = True
-    if is_text.any():
-        empty = (text == "").to_numpy()
-        idx = np.flatnonzero(is_text)
-        blank[idx[empty]] = True
-        parts = text.str.extract(_NUMBER)
-        matched = parts["num"].notna().to_numpy() & ~empty
-        digits = parts["num"].fillna("")
-        grouped_ok = ~digits.str.contains(",", regex=False) | digits.str.match(_GROUPED)
-        signs = (parts["sign"].fillna("") + parts["sign2"].fillna("")).to_numpy()
-        single_sign = np.array([len(x) <= 1 for x in signs], bool) if len(signs) else np.zeros(0, bool)
-        good = matched & grouped_ok.to_numpy() & single_sign
-        negative = np.array([s.count("-") % 2 == 1 for s in signs], bool) if len(signs) else np.zeros(0, bool)
-        number = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
-        suffix = parts["suffix"].fillna("").str.lower().to_numpy()
-        multiplier = np.array([_MULTIPLIER.get(s, 1.0) for s in suffix]) if len(suffix) else np.ones(0)
-        number = number * multiplier * np.where(negative, -1.0, 1.0)
-        out[idx[good]] = number[good]
-        percent[idx[good]] = suffix[good] == "%"
-        upper = text.str.upper().to_numpy()
-        for j in np.flatnonzero(~good & ~empty):
-            if upper[j] in _ERROR_CELLS:
-                bad[idx[j]] = f"the cell shows the error {upper[j]}; fix the formula or type the value"
-            elif matched[j] and not single_sign[j]:
-                bad[idx[j]] = "has more than one sign; write a single number such as -5 or 5"
-            elif matched[j]:
-                bad[idx[j]] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
-            else:
-                bad[idx[j]] = "is not a number (write e.g. 12500, 12.5K, $1,200 or 3.5%)"
-    other = ~is_number & ~is_text & ~blank
-    for j in np.flatnonzero(other):
-        bad[j] = "is not a number (a date or true/false was found)"
+    text = pd.Series(texts, dtype=object).astype(str).str.replace("\u00a0", "", regex=False).str.strip()
+    blank = (text == "").to_numpy()
+    parts = text.str.extract(_NUMBER)
+    matched = parts["num"].notna().to_numpy() & ~blank
+    digits = parts["num"].fillna("")
+    grouped_ok = (~digits.str.contains(",", regex=False) | digits.str.match(_GROUPED)).to_numpy(bool)
+    signs = parts["sign"].fillna("") + parts["sign2"].fillna("")
+    single_sign = (signs.str.len() <= 1).to_numpy(bool)
+    negative = (signs.str.count("-") % 2 == 1).to_numpy(bool)
+    good = matched & grouped_ok & single_sign
+    number = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+    suffix = parts["suffix"].fillna("").str.lower().to_numpy(object)
+    multiplier = np.ones(n)
+    for letter, factor in _MULTIPLIER.items():
+        multiplier[suffix == letter] = factor
+    number = number * multiplier * np.where(negative, -1.0, 1.0)
+    out[good] = number[good]
+    percent[good] = suffix[good] == "%"
+    for j in np.flatnonzero(~good & ~blank):
+        upper = text.iat[j].upper()
+        if upper in _ERROR_CELLS:
+            bad[j] = f"the cell shows the error {upper}; fix the formula or type the value"
+        elif matched[j] and not single_sign[j]:
+            bad[j] = "has more than one sign; write a single number such as -5 or 5"
+        elif matched[j]:
+            bad[j] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
+        else:
+            bad[j] = "is not a number (write e.g. 12500, 12.5K, $1,200 or 3.5%)"
     return ParsedColumn(out, blank, percent, bad)
 
 
 def clean_text(values) -> np.ndarray:
-    """Cells as trimmed text: numbers without '.0', None as ''."""
+    """Cells as trimmed text: numbers without '.0', None as ''.
 
-    def one(value):
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
+    Text is NFC-normalised, with non-breaking spaces made plain spaces. A text
+    column with few distinct values (niche, platform) is cleaned once per
+    value; other text in bulk (:func:`_clean_texts`); cells that are not text
+    one by one.
+    """
+    cells = _cells(values)
+    if _few_distinct(cells):
+        codes, distinct = pd.factorize(cells)
+        # factorize merges equal cells, and 1.0 == 1 == True: per distinct value only when every
+        # value is text (text never equals a cell of another kind) and no cell was None or NaN.
+        if (codes >= 0).all() and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
+            return _clean_texts(distinct)[codes]
+    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+        return _clean_texts(cells)
+    (is_text,) = _type_masks(cells, lambda kind: issubclass(kind, str))
+    out = np.empty(len(cells), dtype=object)
+    out[is_text] = _clean_texts(cells[is_text])
+    rest = np.flatnonzero(~is_text)
+    out[rest] = _object_array(_clean_cell(value) for value in cells[rest])
+    return out
 
-    return np.array([one(v) for v in values], dtype=object)
+
+def _clean_texts(texts: np.ndarray) -> np.ndarray:
+    """Text cells (str only) cleaned as :func:`clean_text` does.
+
+    ASCII text, by far the most common, holds nothing that NFC or the
+    non-breaking space rule would change, so it is only trimmed, with one C
+    call per cell; the rest is cleaned one by one.
+    """
+    is_ascii = _vectorised(str.isascii, texts).astype(bool)
+    out = np.empty(len(texts), dtype=object)
+    out[is_ascii] = _vectorised(str.strip, texts[is_ascii])
+    rest = np.flatnonzero(~is_ascii)
+    out[rest] = _object_array(_clean_cell(text) for text in texts[rest])
+    return out
+
+
+def _few_distinct(cells: np.ndarray) -> bool:
+    """Whether the first cells repeat enough that working once per distinct value pays off.
+
+    Only a guess at speed: either way gives the same result.
+    """
+    sample = cells[:_SAMPLE].tolist()
+    return len(set(sample)) * 10 <= len(sample)
+
+
+def _clean_cell(value) -> str:
+    """One cell as trimmed text (see :func:`clean_text`)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
 
 
 def identity_key(handle: str) -> str:
     """Handle as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces."""
+    if handle.isascii():
+        # The same steps, several times faster: NFKC leaves ASCII as it is, casefold is
+        # lower, and of the characters removed only the whitespace is ASCII.
+        return "".join(handle.split()).lower().lstrip("@")
     text = unicodedata.normalize("NFKC", handle)
     text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0\s]", "", text).casefold()
     return text.lstrip("@")
+
+
+def _cells(values) -> np.ndarray:
+    """Cells as a one-dimensional object array (not copied when they are one already)."""
+    if isinstance(values, pd.Series):
+        return values.to_numpy(dtype=object)
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    return _object_array(values)
+
+
+def _object_array(items) -> np.ndarray:
+    """Items as a one-dimensional object array, each kept as it is (a string or tuple never becomes a row)."""
+    return np.fromiter(items, dtype=object)
+
+
+def _vectorised(method, cells: np.ndarray) -> np.ndarray:
+    """method(cell) for every cell, as an object array: one loop in C, with no Python frame per cell for a builtin."""
+    return np.frompyfunc(method, 1, 1)(cells)
+
+
+def _type_masks(cells: np.ndarray, *tests) -> list:
+    """One boolean mask per test on the cells' types; each distinct type is tested once."""
+    codes, kinds = pd.factorize(_vectorised(type, cells))
+    return [np.array([test(kind) for kind in kinds], dtype=bool)[codes] for test in tests]
+
+
+def _is_number_type(kind) -> bool:
+    """Cells of this type are numbers: int, float or a numpy number, but not a boolean."""
+    return issubclass(kind, (int, float, np.number)) and not issubclass(kind, (bool, np.bool_))
+
+
+def _per_distinct(func, texts) -> np.ndarray:
+    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few)."""
+    codes, distinct = pd.factorize(_cells(texts))
+    return _object_array(func(text) for text in distinct)[codes]
+
+
+def _count_control(texts: np.ndarray) -> int:
+    """How many texts hold a control character.
+
+    Printable text holds none, so when the whole column joined is printable
+    (the usual case; one C scan) no text is searched.
+    """
+    if "".join(texts).isprintable():
+        return 0
+    return sum(bool(_CONTROL.search(text)) for text in texts)
 
 
 class _Collector:
@@ -329,13 +453,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
     creator = clean_text(table["creator"])
     c.each(creator == "", "creator", creator, "creator handle is blank; give every row a unique handle")
-    keys = pd.Series([identity_key(h) for h in creator])
-    dup = keys.duplicated(keep=False).to_numpy() & (creator != "")
-    for key in pd.unique(keys[dup]):
-        where = np.flatnonzero((keys == key).to_numpy())
-        rows_text = ", ".join(str(int(sheet.rows[i])) for i in where)
-        for i in where:
-            c.add(i, "creator", creator[i], f"duplicate creator (rows {rows_text}); keep one row per creator")
+    _duplicate_creators(creator, c)
 
     niche = clean_text(table["niche"])
     c.each(niche == "", "niche", niche, "niche is blank; every creator needs a niche")
@@ -360,20 +478,20 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     with np.errstate(invalid="ignore"):
         c.each(min_posts > max_posts, "min_posts", min_raw, "min_posts is above max_posts; lower it or raise max_posts")
 
-    include = np.array([v.casefold() for v in clean_text(table["include"])] if "include" in table else [""] * len(table), dtype=object)
+    include = _per_distinct(str.casefold, clean_text(table["include"])) if "include" in table else np.full(len(table), "", object)
     include = np.where(np.isin(include, ["must include", "must-include", "must_include"]), MUST, include)
     c.each(~np.isin(include, ["", MUST, EXCLUDE]), "include", include, "write 'must', 'exclude' or leave blank")
     c.each((include == MUST) & (max_posts < 1), "include", include, "a must-include creator needs max_posts of at least 1")
 
     platform = clean_text(table["platform"]) if "platform" in table else np.full(len(table), "", object)
-    controls = sum(bool(_CONTROL.search(v)) for column in (creator, niche, platform) for v in column)
+    controls = sum(_count_control(column) for column in (creator, niche, platform))
     if controls:
         report.warnings.append(
             f"{name}: {controls} text cells hold control characters; the report shows them as spaces"
         )
     tier_cells = clean_text(table["tier"]) if "tier" in table else np.full(len(table), "", object)
     by_name = {band.name.casefold(): band.name for band in tiers}
-    tier = np.array([by_name.get(t.casefold(), t) for t in tier_cells], dtype=object)
+    tier = _per_distinct(lambda cell: by_name.get(cell.casefold(), cell), tier_cells)
     c.each((tier_cells != "") & ~np.isin(tier, [b.name for b in tiers]), "tier", tier_cells,
            f"unknown tier; use one of {', '.join(b.name for b in tiers)} (or edit the Tiers sheet)")
     derived = tier_of(np.nan_to_num(followers.values), tiers)
@@ -409,6 +527,23 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     extra_columns = [col for col in table.columns if col not in known and sheet.headers.get(col)]
     extra = table[extra_columns].rename(columns={col: sheet.headers[col] for col in extra_columns})
     return creators, extra.reset_index(drop=True), []
+
+
+def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
+    """One problem per row whose handle is another row's once normalised (:func:`identity_key`), naming all their rows."""
+    codes, distinct = pd.factorize(_object_array(identity_key(handle) for handle in creator))
+    if len(distinct) == len(codes):
+        return
+    counts = np.bincount(codes)
+    repeated = (counts[codes] > 1) & (creator != "")
+    # Row indices grouped by key (ascending within a key) so each key's rows are one slice, not a scan of the column.
+    by_key = np.argsort(codes, kind="stable")
+    starts = np.cumsum(counts) - counts
+    for code in pd.unique(codes[repeated]):  # keys in the order their first repeated row appears
+        where = by_key[starts[code]:starts[code] + counts[code]]
+        rows_text = ", ".join(str(int(collector.rows[i])) for i in where)
+        for i in where:
+            collector.add(i, "creator", creator[i], f"duplicate creator (rows {rows_text}); keep one row per creator")
 
 
 def _engagement_rate(table, collector, report) -> np.ndarray:
@@ -651,10 +786,13 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
     """Match group names case-insensitively; warn about rules on groups with no creators."""
     aligned = []
     for dimension in DIMENSIONS:
+        codes, distinct = pd.factorize(creators[dimension].to_numpy(object))
         spelling = {}
-        for value in pd.unique(creators[dimension]):
+        for value in distinct:
             spelling.setdefault(value.casefold(), value)
-        creators[dimension] = [spelling[v.casefold()] for v in creators[dimension]]
+        aligned_names = _object_array(spelling[value.casefold()] for value in distinct)
+        if (aligned_names != distinct).any():  # usually every value is spelled one way: nothing to rewrite
+            creators[dimension] = aligned_names[codes]
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
             has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))

@@ -279,6 +279,21 @@ def test_sparse_far_cell_within_excel_limits_is_refused(tmp_path):
     assert "only 16 of them are filled" in text and "P1048576" in text
 
 
+def test_lower_case_reference_is_the_same_far_cell(tmp_path):
+    """The bulk reader reads xfd1048576 as XFD1048576 (and would abort on it), so the guard does too."""
+    path = far_cell(tmp_path, ref="xfd1048576", name="lower.xlsx")
+    text = refuse_both(path, tmp_path)
+    assert "sheet 'Creators'" in text and "XFD1048576" in text
+
+
+def test_leading_zeros_do_not_hide_the_farthest_row(tmp_path):
+    """A0000001 is row 1 to the bulk reader, however many digits it has: A999999 still sets the grid."""
+    cells = b'<c r="A0000001"><v>1</v></c><c r="A999999"><v>2</v></c>'
+    path = far_cell(tmp_path, row=999_999, cell=cells, name="zeros.xlsx")
+    text = refuse_both(path, tmp_path)
+    assert "only 17 of them are filled" in text and "A999999" in text
+
+
 def test_formatting_only_cell_at_xfd1048576_is_read(tmp_path):
     """An empty formatted cell holds nothing; the bulk reader skips it, so does the guard."""
     path = far_cell(tmp_path, cell=b'<c r="XFD1048576" s="0"/>', name="styled.xlsx")
@@ -323,6 +338,99 @@ def test_cells_written_by_other_tools_are_measured(tmp_path, cells):
     with zipfile.ZipFile(path) as archive:
         extent = guard.scan_sheet(path, archive.getinfo("sheet.xml"), "Creators", "x")
     assert (extent.rows, extent.columns) == (7, 3)
+
+
+def plain_rows(first: int, last: int, extra=b"") -> bytes:
+    """Rows ``first``..``last`` of three filled cells each, as openpyxl writes them; ``extra`` ends each row."""
+    return b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>@handle%d</t></is></c><c r="B%d" t="n"><v>%d</v></c>'
+        b'<c r="C%d" t="n"><v>0.035</v></c>%s</row>' % (i, i, i, i, i * 7, i, extra.replace(b"#", b"%d" % i))
+        for i in range(first, last + 1)
+    )
+
+
+def cell(ref: bytes, attributes=b"") -> bytes:
+    return b'<c r="%s"%s><v>1</v></c>' % (ref, attributes)
+
+
+def mid_sheet(cells: bytes, rest=True) -> bytes:
+    """Rows 1-15,000, row 15,001 holding ``cells``, then (``rest``) rows 15,002-30,000."""
+    after = plain_rows(15_002, 30_000) if rest else b""
+    return plain_rows(1, 15_000) + b'<row r="15001">' + cells + b"</row>" + after
+
+
+# name: (the sheet data, built when the test runs: 2-5 MB, so that several regions are scanned;
+#        whether every region is measured in bulk, none sent to the exact scan)
+BIG_SHEETS = {
+    "plain": (lambda: plain_rows(1, 30_000), True),
+    "rows out of order": (lambda: plain_rows(20_001, 30_000) + plain_rows(1, 20_000), True),
+    "styled empty cells, one far away": (
+        lambda: plain_rows(1, 30_000, b'<c r="D#" s="1"/>') + b'<row r="40000"><c r="XFD40000" s="2"/></row>', True),
+    "far column mid-sheet": (lambda: mid_sheet(cell(b"XFD15001")), True),
+    "far row mid-sheet": (lambda: mid_sheet(cell(b"B1048576")), True),
+    "column beyond XFD": (lambda: mid_sheet(cell(b"XFE15001")), True),
+    "row beyond 1048576": (lambda: mid_sheet(cell(b"C1048577")), True),
+    "formula": (lambda: mid_sheet(b'<c r="A15001"><f>1+1</f></c>'), True),
+    "error cell": (lambda: mid_sheet(cell(b"A15001", b' t="e"'), rest=False), True),
+    "text longer than a region": (
+        lambda: mid_sheet(b'<c r="A15001" t="inlineStr"><is><t>' + b"x" * (3 << 20) + b"</t></is></c>"), True),
+    "eight-digit row": (lambda: mid_sheet(cell(b"C10000000")), False),
+    "four-letter column": (lambda: mid_sheet(cell(b"ABCD15001"), rest=False), False),
+    "leading zeros": (lambda: mid_sheet(cell(b"D0015001")), False),
+    "leading zeros hiding a far row": (lambda: mid_sheet(cell(b"A0000001") + cell(b"B999999")), False),
+    "lower-case reference": (lambda: mid_sheet(cell(b"e15001"), rest=False), False),
+    "lower-case far cell": (lambda: mid_sheet(cell(b"xfd1048576")), False),
+    "reference not first": (lambda: mid_sheet(b'<c s="1" r="Q15001"><v>1</v></c>', rest=False), False),
+    "no references": (lambda: mid_sheet(b"<c><v>1</v></c><c><v>2</v></c>", rest=False), False),
+    "namespace prefix": (lambda: plain_rows(1, 15_000).replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>"), False),
+}
+
+
+@pytest.mark.parametrize("cells, in_bulk", list(BIG_SHEETS.values()), ids=list(BIG_SHEETS))
+def test_big_sheets_scanned_in_bulk_measure_as_the_exact_scan(tmp_path, monkeypatch, cells, in_bulk):
+    """Big sheets are measured with numpy, region by region: the same extent, far cells and refusals.
+
+    Regions the bulk scan cannot read exactly (odd references, cells without them or with
+    namespace prefixes) go to the exact scan.
+    """
+    sheet = b"<worksheet><sheetData>" + cells() + b"</sheetData></worksheet>"
+    path = write_zip(tmp_path / "big.zip", [("sheet.xml", sheet)])
+
+    def measured():
+        with zipfile.ZipFile(path) as archive:
+            try:
+                return vars(guard.scan_sheet(path, archive.getinfo("sheet.xml"), "Creators", "x"))
+            except InputError as exc:
+                return str(exc)
+
+    monkeypatch.setattr(guard, "BULK_SCAN_BYTES", 1 << 60)  # nothing is big: the exact scan only
+    exact = measured()
+    monkeypatch.setattr(guard, "BULK_SCAN_BYTES", 0)  # everything is big
+    decided = []
+    measure = guard._BulkScanner.measure
+    monkeypatch.setattr(guard._BulkScanner, "measure", lambda *args: decided.append(measure(*args)) or decided[-1])
+    assert measured() == exact
+    assert (False not in decided) == in_bulk
+
+
+def test_big_sheets_are_refused_in_bulk_as_by_the_exact_scan(tmp_path, monkeypatch):
+    """A bad checksum and a DTD mid-sheet: the same refusal."""
+    sheet = b"<worksheet><sheetData>" + plain_rows(1, 30_000) + b"</sheetData></worksheet>"
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    damaged = (packer.compress(sheet) + packer.flush(), zlib.crc32(sheet) ^ 1, len(sheet))
+    laughs = sheet.replace(b'<row r="20000">', LAUGHS + b'<row r="20000">')
+    refusals = {
+        "checksum": write_zip(tmp_path / "crc.zip", [("sheet.xml", damaged)]),
+        "DTD": write_zip(tmp_path / "dtd.zip", [("sheet.xml", laughs)]),
+    }
+    for words, path in refusals.items():
+        messages = []
+        for size in (1 << 60, 0):  # the exact scan, then the bulk scan
+            monkeypatch.setattr(guard, "BULK_SCAN_BYTES", size)
+            with zipfile.ZipFile(path) as archive, pytest.raises(InputError, match=words) as refused:
+                guard.scan_sheet(path, archive.getinfo("sheet.xml"), "Creators", "x")
+            messages.append(str(refused.value))
+        assert messages[0] == messages[1]
 
 
 # --------------------------------------------------------------------------- the archive itself

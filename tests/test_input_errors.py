@@ -197,6 +197,37 @@ def test_duplicate_creators_name_both_rows(tmp_path, second):
     assert "rows 2, 5" in first
 
 
+def test_duplicates_far_apart_in_a_long_sheet_name_every_row(tmp_path):
+    rows = [creator(f"creator{i}") for i in range(1_500)]
+    rows[10]["creator"] = "@Anna Lee"  # row 12
+    rows[900]["creator"] = "annalee"  # row 902
+    rows[1_400]["creator"] = " ANNA\u00a0LEE "  # row 1402
+    rows[20]["creator"] = "Ｂｏｂ"  # row 22: fullwidth, the same handle as bob after NFKC
+    rows[1_200]["creator"] = "bob"  # row 1202
+    rows[30]["creator"] = ""  # row 32: blank, reported as blank, not as a duplicate
+    rows[40]["creator"] = ""  # row 42
+    path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
+    text = refuse_validate(path)
+    for row in (12, 902, 1402):
+        line = find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate",))
+        assert line.endswith("duplicate creator (rows 12, 902, 1402); keep one row per creator"), line
+    for row in (22, 1202):
+        find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate creator (rows 22, 1202)",))
+    for row in (32, 42):
+        find_line(text, sheet="Creators", row=row, column="creator", contains=("blank",))
+    assert len(error_lines(text)) == 7, text
+
+
+def test_group_names_spelled_several_ways_in_a_long_sheet_are_one_group(tmp_path):
+    spellings = ["Beauty", "beauty", "BEAUTY ", "Caf\u00e9", "cafe\u0301", "food"]
+    rows = [creator(f"creator{i}", niche=spellings[i % len(spellings)], platform=["TikTok", "tiktok"][i % 2])
+            for i in range(600)]
+    path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET, niches=[{"niche": "beauty", "max_share": 0.5}])
+    ok, text = validate_ok(path)
+    assert ok.startswith("OK: 600 creators, 3 niches, 1 group rules"), ok
+    assert "no creators" not in text
+
+
 def test_engagement_above_100_percent(tmp_path):
     rows = good_creators()
     rows[1]["engagement_rate"] = "150%"

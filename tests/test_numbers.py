@@ -142,6 +142,27 @@ def test_a_mixed_column_keeps_every_position():
     assert [bool(reason) for reason in parsed.bad] == [False, False, True, False, False, True, True, True, False]
 
 
+def test_a_long_column_parses_as_its_cells_do_one_by_one():
+    # Columns are parsed in bulk (numbers together, each distinct text once); every
+    # cell must come out as it does alone, wherever it sits and however often it repeats.
+    kinds = ["12.5K", "3.5%", "$1,200", "1,20", "#N/A", "abc", "--5", "", "  ", "\u00a07\u00a0", None,
+             float("nan"), 48_200, 0.035, -5, np.float64(2.5), np.int64(7), True, datetime.date(2024, 5, 1)]
+    cells = [kinds[(i * 7) % len(kinds)] for i in range(600)]
+    parsed = parse_numbers(cells)
+    for i, cell in enumerate(cells):
+        value, blank, percent, bad = one(cell)
+        assert (math.isnan(value) and math.isnan(parsed.values[i])) or parsed.values[i] == value, (i, cell)
+        assert (bool(parsed.blank[i]), bool(parsed.percent[i]), parsed.bad[i]) == (blank, percent, bad), (i, cell)
+
+
+def test_a_column_of_numbers_only():
+    parsed = parse_numbers([48_200, 0.035, float("nan"), -5, np.float64(2.5), np.int64(7), 0])
+    np.testing.assert_array_equal(parsed.values, [48_200, 0.035, np.nan, -5, 2.5, 7, 0])
+    assert parsed.blank.tolist() == [False, False, True, False, False, False, False]
+    assert not parsed.percent.any()
+    assert parsed.bad.tolist() == [""] * 7
+
+
 def test_empty_column():
     parsed = parse_numbers([])
     assert len(parsed.values) == len(parsed.blank) == len(parsed.percent) == len(parsed.bad) == 0

@@ -139,9 +139,9 @@ CASES = [
         "max_creators",
     ),
     (
-        # Without the rule A+B+F1 = 210; two fitness creators: F1 + F2 + A = 10 + 5 + 100 = 115.
+        # Without the rule A+B+F1 = 200; two fitness creators: F1 + F2 + A = 10 + 5 + 100 = 115.
         "niche_min_creators",
-        [c("A", 100, 10), c("B", 100, 10), c("F1", 10, 10, niche="fitness"), c("F2", 5, 10, niche="fitness")],
+        [c("A", 100, 10), c("B", 90, 10), c("F1", 10, 10, niche="fitness"), c("F2", 5, 10, niche="fitness")],
         {"total_budget": 30},
         {"niches": [{"niche": "fitness", "min_creators": 2}]},
         115,
