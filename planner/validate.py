@@ -531,7 +531,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     """One problem per row whose handle is another row's once normalised (:func:`identity_key`), naming all their rows."""
-    codes, distinct = pd.factorize(_object_array(identity_key(handle) for handle in creator))
+    codes, distinct = pd.factorize(_object_array([identity_key(handle) for handle in creator.tolist()]))
     if len(distinct) == len(codes):
         return
     counts = np.bincount(codes)

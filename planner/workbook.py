@@ -594,7 +594,13 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
                 if col_letter == letter:
                     missing[(row, name)] = formula
         formula_rows = {row for row, _ in missing}
-        keep = [not _is_blank_row(cells) or number in formula_rows for number, cells in zip(numbers, body)]
+        # Most rows start with a visible character: only the others need the full blank test.
+        keep = [
+            (type(cells[0]) is str and cells[0][:1] > " " and cells[0][0] not in _BLANK_MARKS) if cells else False
+            for cells in body
+        ]
+        keep = [kept or not _is_blank_row(cells) or number in formula_rows
+                for kept, number, cells in zip(keep, numbers, body)]
         if not all(keep):  # blank rows are dropped, unless they hold a formula to report
             body = [cells for cells, kept in zip(body, keep) if kept]
             excel_rows = excel_rows[keep].reset_index(drop=True)
