@@ -95,11 +95,14 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
     deadline = None if time_limit is None else started + float(time_limit)
     sign = -1.0 if program.minimise_spend else 1.0
 
+    provers = []  # MILP solvers that settled a core, for an honest solver name
+
     def outcome(status, value=None, bound=None, found_gap=None):
         seconds = time.perf_counter() - started
         as_objective = None if value is None else sign * value
         as_bound = None if bound is None else sign * bound
-        return SolveOutcome(status, as_objective, as_bound, found_gap, seconds, solver_name, gap)
+        name = solver_name + (", with CBC (bundled with PuLP) settling a core" if "CBC" in provers else "")
+        return SolveOutcome(status, as_objective, as_bound, found_gap, seconds, name, gap)
 
     lp = _solve_lp(program, deadline, hint, state)
     if lp is None:
@@ -149,6 +152,7 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         # needs only the gap itself; a guessed core leaves half the gap to the fixed columns.
         exact_core = incumbent is not None and threshold >= bound - _with_gap(best, gap)
         core = _solve_core(program, free, lp_choice, gap if exact_core or free.all() else gap / 2, remaining)
+        provers.append(core.by)
         if core.status == "interrupted-no-plan" and incumbent is None:
             return CoreResult(outcome(Status.NO_SOLUTION, bound=bound), None, bound, int(free.sum()), rounds)
         if core.x is not None:
@@ -422,6 +426,7 @@ class _Core:
     status: str  # "optimal", "time", "infeasible", "interrupted-no-plan", "untrusted"
     x: Optional[np.ndarray]
     bound: float
+    by: str = "HiGHS"  # the MILP solver whose answer this is
 
 
 def _race(highs, cbc, deadline):
@@ -461,14 +466,14 @@ def _cbc_core(program, result, fixed_x, keep, offset, gap) -> _Core:
     """CBC's proof of a core as a :class:`_Core`."""
     status, core_x, _ = result
     if status == "infeasible":
-        return _Core("infeasible", None, -np.inf)
+        return _Core("infeasible", None, -np.inf, "CBC")
     x = fixed_x.copy()
     x[keep] = core_x
     if not _feasible(program, x):
-        return _Core("untrusted", None, np.inf)
+        return _Core("untrusted", None, np.inf, "CBC")
     value = float(program.objective @ x)
     # CBC stops within its ratio gap of its own bound: that gap bounds the core's optimum.
-    return _Core("optimal", x, value + gap * max(abs(value), 1e-10))
+    return _Core("optimal", x, value + gap * max(abs(value), 1e-10), "CBC")
 
 
 def _solve_core(program, free, lp_choice, gap, remaining) -> _Core:
