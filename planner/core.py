@@ -46,6 +46,8 @@ _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kU
 #: Race CBC against HiGHS on cores of at least this many columns (each wins on different campaigns).
 RACE_CBC = True
 RACE_ABOVE = 50
+#: Seconds an interrupted solve waits for HiGHS to acknowledge the cancellation.
+CANCEL_WAIT = 2.0
 #: Feasibility tolerance for a rounded plan, relative to a row's scale.
 _FEAS = 1e-7
 
@@ -279,10 +281,18 @@ def _run(highs, deadline) -> None:
         while not highs.wait(0.1)[0]:
             pass
     except BaseException:
-        highs.cancelSolve()
-        while not highs.wait(0.1)[0]:
-            pass
+        _cancel(highs)
         raise
+
+
+def _cancel(highs) -> None:
+    """Ask HiGHS to stop and give it a moment; then leave its (daemon) thread behind.
+
+    HiGHS 1.16 can ignore cancellation for a long while after a search restart,
+    and an interrupted planner must stop at once: the process is about to exit.
+    """
+    highs.cancelSolve()
+    highs.wait(CANCEL_WAIT)
 
 
 def _pass(highs, program: MatrixProgram, columns: np.ndarray, lower, upper, row_lower, row_upper, integer: bool,
@@ -455,10 +465,8 @@ def _race(highs, cbc, deadline):
                     pass
                 return None
     except BaseException:
-        highs.cancelSolve()
-        while not highs.wait(0.1)[0]:
-            pass
         cbc.stop()
+        _cancel(highs)
         raise
 
 

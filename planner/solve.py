@@ -131,9 +131,10 @@ class _HiGHSFromStart(pulp.HiGHS):
             while not highs.wait(0.1)[0]:
                 pass
         except BaseException:
+            # HiGHS 1.16 can ignore cancellation for a long while; its thread is a daemon, so
+            # an interrupted planner leaves it behind rather than wait (see planner.core._cancel).
             highs.cancelSolve()
-            while not highs.wait(0.1)[0]:
-                pass
+            highs.wait(2.0)
             raise
 
 
