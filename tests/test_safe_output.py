@@ -57,6 +57,9 @@ def test_interrupt_during_a_long_solve_leaves_nothing(tmp_path, solver, sig, cod
         PLANNER + ["plan", str(SAMPLES / "typical_campaign.xlsx"), "-o", str(out), "--solver", solver, "--gap", "0",
                    "--no-explain"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        # A shell's background job inherits SIGINT ignored (and Python then keeps it ignored): give the
+        # planner the default, as a terminal would, whatever launched the tests.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 30
     # Wait until the solve is under way: for CBC its process is running, for HiGHS give it time.
