@@ -312,6 +312,8 @@ def write_xlsx(sheets: dict, path: Path) -> None:
     import zipfile
     from xml.sax.saxutils import escape
 
+    from planner.workbook import column_letter
+
     strings: dict = {}
 
     def cells(values, letter: str) -> list:
@@ -331,7 +333,7 @@ def write_xlsx(sheets: dict, path: Path) -> None:
 
     parts = {}
     for number, (name, (header, columns)) in enumerate(sheets.items(), start=1):
-        letters = [_letters(j) for j in range(len(header))]
+        letters = [column_letter(j) for j in range(len(header))]
         head = "".join(f'<c r="{letters[j]}1" t="s"><v>{strings.setdefault(h, len(strings))}</v></c>'
                        for j, h in enumerate(header))
         body = [cells(column, letters[j]) for j, column in enumerate(columns)]
@@ -391,16 +393,6 @@ def write_xlsx(sheets: dict, path: Path) -> None:
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def _letters(j: int) -> str:
-    """Column letters of the zero-based column j."""
-    text = ""
-    j += 1
-    while j:
-        j, rest = divmod(j - 1, 26)
-        text = chr(65 + rest) + text
-    return text
 
 
 def cache_path(n: int, seed: int = DEFAULT_SEED, cache_dir: Path | None = None) -> Path:

@@ -271,7 +271,7 @@ def _highs():
     return highs
 
 
-def _run(highs, deadline) -> None:
+def run_highs(highs, deadline=None) -> None:
     """Run HiGHS in its own thread and wait here, so Ctrl-C and SIGTERM reach Python at once."""
     if deadline is not None:
         highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
@@ -419,7 +419,7 @@ def _restricted_lp(program: MatrixProgram, working: np.ndarray, held: np.ndarray
     highs.setOptionValue("presolve", "off")  # twice as fast on these few-row LPs
     keep = _pass(highs, program, working, np.zeros(program.columns), program.col_upper,
                  program.row_lower - shift, program.row_upper - shift, integer=False)
-    _run(highs, deadline)
+    run_highs(highs, deadline)
     status = highs.getModelStatus()
     if status in _INFEASIBLE:
         return "infeasible"
@@ -507,7 +507,7 @@ def _solve_core(program, free, lp_choice, gap, remaining) -> _Core:
                         np.asarray(lp.a_matrix_.value_), program.row_lower - shift, program.row_upper - shift,
                         gap, remaining)
     if cbc is None:
-        _run(highs, deadline)
+        run_highs(highs, deadline)
     else:
         try:
             won = _race(highs, cbc, deadline)

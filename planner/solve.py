@@ -124,18 +124,9 @@ class _HiGHSFromStart(pulp.HiGHS):
             solution.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
             solution.value_valid = True
             highs.setSolution(solution)
-        # Solve in HiGHS's own thread and wait here, so Ctrl-C and SIGTERM reach Python at once.
-        highs.HandleUserInterrupt = True
-        highs.startSolve()
-        try:
-            while not highs.wait(0.1)[0]:
-                pass
-        except BaseException:
-            # HiGHS 1.16 can ignore cancellation for a long while; its thread is a daemon, so
-            # an interrupted planner leaves it behind rather than wait (see planner.core._cancel).
-            highs.cancelSolve()
-            highs.wait(2.0)
-            raise
+        from planner.core import run_highs
+
+        run_highs(highs)  # in HiGHS's own thread, so Ctrl-C and SIGTERM reach Python at once
 
 
 def _run_highs(problem, time_limit, gap, start=None, restarts=True):
