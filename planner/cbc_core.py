@@ -39,11 +39,23 @@ class CbcRun:
         self.process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def bound(self) -> Optional[float]:
+        """CBC's final bound on the core's optimum (maximising), from its log; None if it printed none."""
+        from planner.solve import _CBC_FINAL_BOUND
+
+        path = os.path.join(self.folder, "cbc.log")
+        text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
+        if "Result - Optimal solution found" in text and "gap tolerance" not in text:
+            return float("-inf")  # searched to the end: the plan itself is the bound
+        found = _CBC_FINAL_BOUND.findall(text)
+        return float(found[-1]) if found else None
+
     def result(self):
         """(status, x, bound) with status "optimal", "infeasible", "time" or "failed"; x and bound maximise."""
         path = os.path.join(self.folder, "solution.txt")
         try:
             text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""
+            bound = self.bound()
         finally:
             self.stop()
         lines = text.splitlines()
@@ -58,7 +70,7 @@ class CbcRun:
             if len(parts) >= 3 and parts[1].startswith("x"):
                 x[int(parts[1][1:])] = round(float(parts[2]))
         if head.startswith("optimal"):
-            return "optimal", x, None  # within the gap; the caller bounds it by the gap
+            return "optimal", x, bound
         return ("time" if "objective value" in head else "failed"), (x if "objective value" in head else None), np.inf
 
 
@@ -108,5 +120,6 @@ def start_cbc(objective, start, index, value, row_lower, row_upper, gap, seconds
     if seconds is not None:
         command += ["-sec", repr(max(float(seconds), 0.01))]
     command += ["-solve", "-printingOptions", "all", "-solution", os.path.join(folder, "solution.txt")]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
+    with open(os.path.join(folder, "cbc.log"), "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     return CbcRun(process, folder, columns, gap)

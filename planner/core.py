@@ -472,7 +472,7 @@ def _race(highs, cbc, deadline):
 
 def _cbc_core(program, result, fixed_x, keep, offset, gap) -> _Core:
     """CBC's proof of a core as a :class:`_Core`."""
-    status, core_x, _ = result
+    status, core_x, cbc_bound = result
     if status == "infeasible":
         return _Core("infeasible", None, -np.inf, "CBC")
     x = fixed_x.copy()
@@ -480,8 +480,9 @@ def _cbc_core(program, result, fixed_x, keep, offset, gap) -> _Core:
     if not _feasible(program, x):
         return _Core("untrusted", None, np.inf, "CBC")
     value = float(program.objective @ x)
-    # CBC stops within its ratio gap of its own bound: that gap bounds the core's optimum.
-    return _Core("optimal", x, value + gap * max(abs(value), 1e-10), "CBC")
+    # CBC's own bound (printed in its log); without one, its ratio-gap stop bounds the core's optimum.
+    bound = value + gap * max(abs(value), 1e-10) if cbc_bound is None else max(cbc_bound + offset, value)
+    return _Core("optimal", x, bound, "CBC")
 
 
 def _solve_core(program, free, lp_choice, gap, remaining) -> _Core:
