@@ -216,11 +216,21 @@ def build_matrix(campaign: Campaign) -> MatrixProgram:
 def set_matrix_budget(program: MatrixProgram, campaign: Campaign) -> Optional[MatrixProgram]:
     """The program re-aimed at a campaign differing only in total_budget, or None if it must be rebuilt.
 
-    Shares of budget and the budget row follow the new budget. Per-creator caps
-    change which slots exist, so a changed cap means a rebuild.
+    Shares of budget and the budget row follow the new budget. A per-creator
+    cap (a share of the budget) that shrinks drops the slots above it, which is
+    the program a fresh build gives (a dropped slot's link rows are left empty
+    and always hold); a cap that grows needs slots the program lacks: a rebuild.
     """
-    if not np.array_equal(effective_max_posts(campaign), effective_max_posts(program.campaign)):
+    cap = effective_max_posts(campaign)
+    built = effective_max_posts(program.campaign)
+    if (cap > built).any():
         return None
+    changed = MatrixProgram(**{**program.__dict__})
+    if (cap < built).any():
+        keep = program.slot < cap[program.creator]
+        if not np.any(program.objective[keep] != 0):
+            return None  # nothing left worth booking: the rebuild says so
+        _keep_columns(changed, keep)
     budget = campaign.settings.total_budget
     lower, upper = program.row_lower.copy(), program.row_upper.copy()
     rules = dict(program.rules)
@@ -234,7 +244,18 @@ def set_matrix_budget(program: MatrixProgram, campaign: Campaign) -> Optional[Ma
         else:
             lower[row] = limit
         rules[name] = RuleInfo(name, info.sense, limit, max(budget, 1e-9), info.per_budget)
-    changed = MatrixProgram(**{**program.__dict__})
     changed.row_lower, changed.row_upper, changed.rules, changed.campaign = lower, upper, rules, campaign
     return changed
+
+
+def _keep_columns(program: MatrixProgram, keep: np.ndarray) -> None:
+    """Drop the columns not in ``keep`` (a boolean mask), in place."""
+    columns = np.flatnonzero(keep)
+    counts = np.diff(program.start)[columns]
+    start = np.zeros(len(columns) + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    take = np.repeat(program.start[columns], counts) + (np.arange(start[-1]) - np.repeat(start[:-1], counts))
+    program.creator, program.slot = program.creator[columns], program.slot[columns]
+    program.objective, program.col_upper = program.objective[columns], program.col_upper[columns]
+    program.start, program.index, program.value = start, program.index[take], program.value[take]
 

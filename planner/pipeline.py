@@ -37,7 +37,7 @@ class PlanCheckError(PlannerError):
     exit_code = 70
 
 
-def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, program=None) -> Plan:
+def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, program=None, hint=None) -> Plan:
     """Compute the best plan for a campaign and check it.
 
     Parameters
@@ -48,6 +48,8 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
         Override the campaign's settings (``"highs"``/``"cbc"``, seconds, fraction).
     program : Program, optional
         A program already built for this campaign (sweeps re-use one).
+    hint : tuple, optional
+        ``Plan.solver_hint`` of a plan of the same campaign with another budget (a warm start).
 
     Returns
     -------
@@ -80,7 +82,7 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
         if program is None:
             program = build_campaign_program(campaign, solver)
         timings["build"] = time.perf_counter() - started
-        posts, outcome, hint = solve_campaign(campaign, solver, time_limit, gap, program=program)
+        posts, outcome, hint = solve_campaign(campaign, solver, time_limit, gap, program=program, hint=hint)
         timings["solve"] = outcome.seconds
         started = time.perf_counter()
         baseline, baseline_check = rule_of_thumb.result()

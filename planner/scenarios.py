@@ -192,14 +192,14 @@ _WORKER = {}
 def _init_worker(campaign, options):
     """Process-pool initialiser: the base campaign and options, sent once per worker."""
     _WORKER.clear()
-    _WORKER.update(campaign=campaign, options=options, programs={})
+    _WORKER.update(campaign=campaign, options=options, programs={}, hints={})
 
 
 def _run_one(order: int, scenario: Scenario) -> ScenarioResult:
     """Run one scenario in this process, re-using a built model for same-rules scenarios."""
     from planner.pipeline import build_campaign_program, make_plan
 
-    base, options, programs = _WORKER["campaign"], _WORKER["options"], _WORKER["programs"]
+    base, options, programs, hints = (_WORKER[k] for k in ("campaign", "options", "programs", "hints"))
     campaign = apply_scenario(base, scenario)
     try:
         program = None
@@ -214,7 +214,10 @@ def _run_one(order: int, scenario: Scenario) -> ScenarioResult:
                 program = set_matrix_budget(program, campaign)  # None: caps moved, make_plan rebuilds
             else:
                 set_budget(program, campaign)
-        plan = make_plan(campaign, options.get("solver"), options.get("time_limit"), options.get("gap"), program=program)
+        # Scenarios of the same rules start their LP where the last one in this process ended.
+        plan = make_plan(campaign, options.get("solver"), options.get("time_limit"), options.get("gap"), program=program,
+                         hint=hints.get(key))
+        hints[key] = plan.solver_hint
         return ScenarioResult(scenario, campaign, plan, plan.outcome.status, order=order)
     except InfeasibleError as exc:
         return ScenarioResult(scenario, campaign, None, Status.INFEASIBLE, "; ".join(exc.explanation), order=order)

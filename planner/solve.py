@@ -8,6 +8,7 @@ or CBC's log) gives the honest gap.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import math
 import os
@@ -37,6 +38,7 @@ def solver_version(name: str) -> str:
     return "CBC (bundled with PuLP %s)" % pulp.__version__
 
 
+@functools.lru_cache(maxsize=None)
 def _package_version(name: str) -> str:
     """Installed version of a package, or 'unknown'."""
     try:

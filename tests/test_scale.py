@@ -42,10 +42,11 @@ def _generated(tmp_path, n, seed=7):
 
 @pytest.fixture
 def forced_core(monkeypatch):
-    """Sifting above 300 columns, a core solve above 200, first cores of 100 columns."""
+    """Sifting above 300 columns, a core solve above 200, first cores of 100 columns, guessed ones of 30."""
     monkeypatch.setattr(core, "SIFT_ABOVE", 300)
     monkeypatch.setattr(core, "SMALL", 200)
     monkeypatch.setattr(core, "FIRST_CORE", 100)
+    monkeypatch.setattr(core, "HEURISTIC_CORE", 30)
 
 
 @pytest.mark.parametrize("seed", [7, 8, 9])
@@ -138,3 +139,47 @@ def test_sample_plans_agree_between_solvers():
 
     highs, cbc = make_plan(campaign, "highs"), make_plan(campaign, "cbc")
     assert highs.engagement == pytest.approx(cbc.engagement, rel=2 * campaign.settings.mip_gap)
+
+
+@pytest.mark.parametrize("share", [0.2, 0.45, 0.7, 1.0])
+def test_a_program_re_aimed_at_a_smaller_budget_is_the_program_built_for_it(share):
+    """A sweep re-aims the largest budget's program: the caps shrink, so slots are dropped.
+
+    The re-aimed program must have the columns, objective and named rules of a
+    fresh build (it keeps only empty link rows for the dropped slots), and the
+    same optimum.
+    """
+    from models.matrix import set_matrix_budget
+    from planner.pipeline import load_campaign
+
+    campaign, _, _ = load_campaign(SAMPLES / "typical_campaign.xlsx")
+    largest = build_matrix(campaign)
+    smaller = campaign.with_settings(total_budget=campaign.settings.total_budget * share)
+    re_aimed = set_matrix_budget(largest, smaller)
+    fresh = build_matrix(smaller)
+    assert re_aimed is not None
+    if share < 1.0:
+        assert re_aimed.columns < largest.columns  # the caps really dropped slots
+    assert np.array_equal(re_aimed.creator, fresh.creator) and np.array_equal(re_aimed.slot, fresh.slot)
+    assert np.array_equal(re_aimed.objective, fresh.objective)
+    rng = np.random.default_rng(1)
+    x = (rng.random(fresh.columns) < 0.3).astype(float)
+    mine, theirs = re_aimed.activity(x), fresh.activity(x)
+    for name in fresh.rules:
+        r, f = re_aimed.row_names.index(name), fresh.row_names.index(name)
+        assert mine[r] == pytest.approx(theirs[f], rel=1e-12)
+        assert (re_aimed.row_lower[r], re_aimed.row_upper[r]) == pytest.approx((fresh.row_lower[f], fresh.row_upper[f]))
+    # Link rows: the fresh program's all hold exactly when the re-aimed program's do.
+    links = [k for k, name in enumerate(re_aimed.row_names) if name is None]
+    fresh_links = [k for k, name in enumerate(fresh.row_names) if name is None]
+    holds = lambda p, a, rows: all(p.row_lower[k] - 1e-9 <= a[k] <= p.row_upper[k] + 1e-9 for k in rows)  # noqa: E731
+    for _ in range(20):
+        x = (rng.random(fresh.columns) < 0.5).astype(float)
+        assert holds(re_aimed, re_aimed.activity(x), links) == holds(fresh, fresh.activity(x), fresh_links)
+    # And the same optimum (on the small sample, which proves a zero gap quickly).
+    small, _, _ = load_campaign(SAMPLES / "small_campaign.xlsx")
+    budget = small.with_settings(total_budget=small.settings.total_budget * share)
+    a = core.solve_matrix(set_matrix_budget(build_matrix(small), budget), gap=0.0)
+    b = core.solve_matrix(build_matrix(budget), gap=0.0)
+    assert a.outcome.status is Status.OPTIMAL and b.outcome.status is Status.OPTIMAL
+    assert a.outcome.objective == pytest.approx(b.outcome.objective, rel=1e-9)
