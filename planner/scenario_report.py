@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference, ScatterChart, Series
 
+from models.engagement import engagement_of
 from planner.report import (
     COUNT,
     MONEY,
@@ -43,7 +44,8 @@ def scenarios_table(results, tiers) -> pd.DataFrame:
             "budget": campaign.settings.total_budget if campaign else scenario.budget,
         }
         if plan is not None:
-            engagement = float(allocation_table(campaign, plan)["expected_engagement"].sum())
+            engagement = float(engagement_of(plan.posts, campaign.creators["post_value"].to_numpy(float),
+                                             campaign.settings.repeat_post_decay).sum())
             spend = plan.posts * campaign.creators["cost_per_post"].to_numpy(float)
             row.update(
                 spend=plan.spend,
