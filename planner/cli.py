@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import importlib
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import traceback
 
 import click
@@ -116,9 +118,15 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
 
 def _read(input_path):
-    """Read (and guard) the input before the solver stack loads, so bad files are refused at once."""
+    """Read (and guard) the input, loading the solver stack meanwhile in a second thread.
+
+    A bad file is still refused as soon as it is read: the loading thread is a
+    daemon and never delays the exit. The reader is imported first, so the two
+    threads never wait on each other's half-imported modules.
+    """
     from planner.workbook import read_input
 
+    threading.Thread(target=importlib.import_module, args=("planner.pipeline",), daemon=True).start()
     return read_input(input_path)
 
 

@@ -232,10 +232,15 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cost > 0, value / cost, np.inf)
     candidates = np.flatnonzero(~booked & (value > 0))
+    ranked = -ratio[candidates]
+    if len(candidates) > top > 0 and not np.isnan(ranked).any():
+        # Only creators at least as good per dollar as the top-th can rank (ties kept): sort those alone.
+        candidates = candidates[ranked <= np.partition(ranked, top - 1)[top - 1]]
     order = candidates[np.lexsort((-value[candidates], -ratio[candidates]))][:top]
     cap = effective_max_posts(campaign)
     total, count = spend.sum(), int(booked.sum())
     basis = budget if settings.share_basis == "budget" else None
+    members_of = {}  # each group's members, found once: a million-row comparison per group
     rows = []
     for i in order.tolist():
         reasons = []
@@ -256,7 +261,10 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
             for group in campaign.groups:
                 if creators[group.dimension].iat[i] != group.group:
                     continue
-                members = creators[group.dimension].to_numpy() == group.group
+                key = (group.dimension, group.group)
+                if key not in members_of:
+                    members_of[key] = creators[group.dimension].to_numpy() == group.group
+                members = members_of[key]
                 group_spend = spend[members].sum() + package
                 new_total = total + package
                 if group.max_share is not None:

@@ -198,25 +198,29 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         Bad input, rules that cannot all hold, no plan in time; nothing is written.
     """
     output_path = check_output_path(output_path, input_path)
-    campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw)
-    if target is not None:
-        campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
-        validation.sources["target_engagement"] = "command line"
-        validation.sources["share_basis"] = "target mode (shares of planned spend)"
-    try:
-        plan = make_plan(campaign)
-    except InfeasibleError as exc:
-        info = run_info(input_path, campaign, validation, validation.warnings, {"read and validate": read_seconds})
-        save_atomically(build_diagnosis_workbook(campaign, exc.explanation, exc.suggestions, info), output_path)
-        exc.written = output_path
-        raise
-    plan.warnings = validation.warnings + plan.warnings
-    plan.timings = {"read and validate": read_seconds, **plan.timings}
-    if explain:
-        started = time.perf_counter()
-        plan.explanation = explain_plan(campaign, plan)
-        plan.timings["explain"] = time.perf_counter() - started
-    info = run_info(input_path, campaign, validation, plan.warnings, plan.timings)
+    with concurrent.futures.ThreadPoolExecutor(1) as hashing:
+        # The input's hash (for Run info) is read while the plan is made: hashlib releases the GIL.
+        digest = hashing.submit(file_sha256, input_path)
+        campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw)
+        if target is not None:
+            campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
+            validation.sources["target_engagement"] = "command line"
+            validation.sources["share_basis"] = "target mode (shares of planned spend)"
+        try:
+            plan = make_plan(campaign)
+        except InfeasibleError as exc:
+            info = run_info(input_path, campaign, validation, validation.warnings, {"read and validate": read_seconds},
+                            digest.result())
+            save_atomically(build_diagnosis_workbook(campaign, exc.explanation, exc.suggestions, info), output_path)
+            exc.written = output_path
+            raise
+        plan.warnings = validation.warnings + plan.warnings
+        plan.timings = {"read and validate": read_seconds, **plan.timings}
+        if explain:
+            started = time.perf_counter()
+            plan.explanation = explain_plan(campaign, plan)
+            plan.timings["explain"] = time.perf_counter() - started
+        info = run_info(input_path, campaign, validation, plan.warnings, plan.timings, digest.result())
     started = time.perf_counter()
     workbook = build_workbook(campaign, plan, info)
     save_atomically(workbook, output_path)
@@ -268,12 +272,12 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     return results
 
 
-def run_info(input_path, campaign, validation, warnings, timings) -> dict:
-    """Provenance for the Run info sheet."""
+def run_info(input_path, campaign, validation, warnings, timings, sha256=None) -> dict:
+    """Provenance for the Run info sheet (``sha256``: the input's, when already computed)."""
     settings = campaign.settings
     return {
         "input": str(Path(input_path).resolve()),
-        "sha256": file_sha256(input_path),
+        "sha256": sha256 if sha256 is not None else file_sha256(input_path),
         "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
         "versions": versions(),

@@ -187,3 +187,16 @@ def test_unspent_budget_is_explained(tmp_path):
     assert run_cli("plan", path, "-o", out).exit_code == 0
     summary = {r[0]: r[1] for r in openpyxl.load_workbook(out)["Summary"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert summary["Budget left unspent"] == "$40.00 is left because these rules stop further bookings: max_creators"
+
+
+def test_why_not_ranks_by_value_per_dollar_then_value_ties_in_input_order(tmp_path):
+    """Only the top few are listed; ties in value per dollar go to the larger value, then to the earlier row."""
+    from planner.explain import why_not
+
+    creators = [c_row("A", 100, 100), c_row("B", 400, 200), c_row("C", 600, 300), c_row("D", 300, 200),
+                c_row("F", 400, 200), c_row("G", 100, 200)]
+    path = write_workbook(tmp_path / "in.xlsx", creators, {"total_budget": 100})
+    campaign, _, _ = load_campaign(path)
+    plan = make_plan(campaign)
+    assert why_not(campaign, plan, None, top=2)["creator"].tolist() == ["C", "B"]
+    assert why_not(campaign, plan, None, top=4)["creator"].tolist() == ["C", "B", "F", "D"]

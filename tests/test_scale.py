@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import zipfile
 
 import numpy as np
 import openpyxl
@@ -131,6 +132,8 @@ def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
     # The streamed cells keep the first row's number formats.
     assert sheet["J3"].number_format == sheet["J2"].number_format != "General"
     assert sheet.tables["Allocation"].ref == f"A1:{openpyxl.utils.get_column_letter(len(expected.columns))}{len(rows)}"
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as saved:  # the streamed sheet is compressed like the others
+        assert {info.compress_type for info in saved.infolist()} == {zipfile.ZIP_DEFLATED}
 
 
 def test_sample_plans_agree_between_solvers():
