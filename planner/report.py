@@ -45,9 +45,9 @@ HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 _FORMULA_START = ("=", "+", "-", "@")
 
-#: Tables longer than this are streamed into the saved file instead of built cell by cell in openpyxl
-#: (openpyxl takes about 0.1 ms a cell: 30 s for 18,000 booked creators; streaming takes a tenth of that).
-BULK_ROWS = 1_000
+#: Tables of more cells than this are streamed into the saved file instead of built cell by cell in
+#: openpyxl (about 0.1 ms a cell: 30 s for 18,000 booked creators; streaming takes a tenth of that).
+BULK_CELLS = 20_000
 
 SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Why not", "Run info")
 
@@ -168,7 +168,7 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
         _set(ws.cell(row=first_row, column=j), str(column))
         ws.cell(row=first_row, column=j).font = HEADER_FONT
         ws.cell(row=first_row, column=j).fill = HEADER_FILL
-    bulk = len(frame) > BULK_ROWS
+    bulk = len(frame) > 1 and frame.size > BULK_CELLS
     values = frame.head(1).to_numpy(object) if bulk else frame.to_numpy(object)
     if bulk:
         # Only the first row goes through openpyxl (it registers the cell styles); the

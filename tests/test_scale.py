@@ -108,7 +108,7 @@ def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
     from planner.pipeline import plan_to_workbook
     from planner.report import allocation_table
 
-    monkeypatch.setattr(report, "BULK_ROWS", 2)
+    monkeypatch.setattr(report, "BULK_CELLS", 2)
     names = ["@SUM(A1)", "-2+3", "plain & <odd>", "+cmd"]
     creators = [c_row(name, 100 + i, 10) for i, name in enumerate(names)]
     creators += [c_row(f"@c{i}", 50 + i, 10) for i in range(30)]
