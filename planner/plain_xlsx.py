@@ -31,9 +31,9 @@ from planner.guard import _numpy
 
 #: Styles' number formats that calamine reads as dates, times or durations (its built-in ids).
 _DATE_FORMAT_IDS = frozenset(str(n).encode() for n in (*range(14, 23), 45, 46, 47))
-#: A custom number format holding none of these bytes is never a date or time in calamine
-#: (it looks for d, m, h, y, s and a/p outside quotes); ``&`` could spell one as an entity.
-_DATE_LETTERS = re.compile(rb"[dmhysapDMHYSAP&]")
+#: A custom number format holding none of these is never a date or time in calamine (it
+#: looks for d, m, h, y, s and a/p outside quotes); a character reference could spell one.
+_DATE_LETTERS = re.compile(rb"[dmhysapDMHYSAP]|&#")
 #: Longest number text read in bulk (longer ones: one at a time).
 _NUMBER_WIDTH = 24
 #: 10**0 ... 10**22, every one a double exactly.
