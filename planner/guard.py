@@ -587,26 +587,42 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
                     Problem(label, f"the sheet '{sheet}' holds a single XML tag or text longer than "
                             f"{_size(_MAX_CARRY)}; it is not a sheet a spreadsheet program writes; refused unread")
                 )
+            if cells is not None and cells.active and _collected(cells.feed(buffer, cut), buffer, cut, extent, state):
+                continue
             if bulk is None:
                 region = buffer[:cut]
-                _note_formulas(region, extent)
+                _note_formulas(region, len(region), extent)
                 _scan_region(region, extent, state, sheet, label)
             elif not bulk.measure(buffer, cut, extent, state, sheet, label):
                 _scan_region(bytes(buffer[:cut]), extent, state, sheet, label)
-            if cells is not None and cells.active:
-                cells.feed(buffer, cut)
-    if carry:
-        _note_formulas(carry, extent)
+    if carry and not (cells is not None and cells.active
+                      and _collected(cells.feed(carry, len(carry)), carry, len(carry), extent, state)):
+        _note_formulas(carry, len(carry), extent)
         _scan_region(carry, extent, state, sheet, label)
-        if cells is not None and cells.active:
-            cells.feed(carry, len(carry))
     return extent
 
 
-def _note_formulas(region: bytes, extent: SheetExtent) -> None:
-    """Note formula and error cells (``<f``, ``t="e"``, a prefixed ``:f``) in a region."""
+def _collected(found, buffer, cut: int, extent: SheetExtent, state: dict) -> bool:
+    """Record a region the cell collector read (``found``: what its ``feed`` returned); False if it could not.
+
+    The collector reads only cells with plain references within Excel's limits, so its
+    count and farthest cells are what the measuring scans would record.
+    """
+    if found is None:
+        return False
+    count, far_row, far_column = found
+    if count:
+        extent.filled += count - 2
+        extent.add(*far_row)
+        extent.add(*far_column)
+    _note_last_row(buffer, cut, state)  # (the region holds no formula or error cells: they are out of pattern)
+    return True
+
+
+def _note_formulas(buffer, cut: int, extent: SheetExtent) -> None:
+    """Note formula and error cells (``<f``, ``t="e"``, a prefixed ``:f``) in ``buffer[:cut]``."""
     if not extent.has_formulas:
-        extent.has_formulas = b"<f" in region or b't="e"' in region or b":f" in region
+        extent.has_formulas = any(buffer.find(mark, 0, cut) >= 0 for mark in (b"<f", b't="e"', b":f"))
 
 
 def _plain_cells(region: bytes) -> bool:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from planner.guard import _numpy
+from planner.guard import _numpy, _strided
 
 #: Styles' number formats that calamine reads as dates, times or durations (its built-in ids).
 _DATE_FORMAT_IDS = frozenset(str(n).encode() for n in (*range(14, 23), 45, 46, 47))
@@ -51,6 +51,16 @@ _PRESERVE = '<t xml:space="preserve">'
 _ATTRIBUTES = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
 
 
+class _Masks:
+    """``_LOW[n]``: a uint64 mask of the n lowest bytes (numpy is imported on first use)."""
+
+    def __getitem__(self, n: int):
+        return _word(b"\xff" * n)
+
+
+_LOW = _Masks()
+
+
 class NotPlain(Exception):
     """The part is written in a way the bulk reader does not handle; calamine reads it."""
 
@@ -72,12 +82,21 @@ class PlainSheet:
         self.styles = set()  # style indices of number cells
         self.tail = bytearray()
 
-    def feed(self, buffer, cut: int) -> None:
-        """Collect the cells of ``buffer[:cut]``; stop collecting at anything out of pattern."""
+    def feed(self, buffer, cut: int):
+        """Collect the cells of ``buffer[:cut]``; stop collecting at anything out of pattern.
+
+        Returns None when the region is out of pattern (collecting stops), else the
+        region's count of filled cells and, when there are any, the (row, column) of the
+        first cell in its farthest row and of the first in its farthest column, as the
+        guard measures them. ``buffer`` is read up to 16 bytes past ``cut``.
+        """
+        if len(buffer) < cut + 16:
+            buffer = bytes(buffer[:cut]) + bytes(16)
         try:
-            self._feed(buffer, cut)
+            return self._feed(buffer, cut)
         except NotPlain:
             self.stop()
+            return None
 
     def stop(self) -> None:
         """Give up: the sheet will be read by calamine; what was collected is dropped."""
@@ -85,17 +104,18 @@ class PlainSheet:
         self.numbers = self.texts = self.flags = None
         self.tail = bytearray()
 
-    def _feed(self, buffer, cut: int) -> None:
+    def _feed(self, buffer, cut: int):
         start = 0
+        found = (0, None, None)
         if self.place == "head":
-            found = buffer.find(b"<sheetData", 0, cut)
-            head = bytes(buffer[:cut if found < 0 else found])
+            opening = buffer.find(b"<sheetData", 0, cut)
+            head = bytes(buffer[:cut if opening < 0 else opening])
             if _CELL_TAG.search(head):
                 raise NotPlain
-            if found < 0:
-                return
-            close = buffer.find(b">", found, cut)
-            tag = bytes(buffer[found: close + 1])
+            if opening < 0:
+                return found
+            close = buffer.find(b">", opening, cut)
+            tag = bytes(buffer[opening: close + 1])
             if tag == b"<sheetData>":
                 self.place, start = "data", close + 1
             elif tag == b"<sheetData/>":
@@ -104,57 +124,56 @@ class PlainSheet:
                 raise NotPlain
         if self.place == "data":
             end = buffer.find(b"</sheetData>", start, cut)
-            self._cells(buffer, start, cut if end < 0 else end)
+            found = self._cells(buffer, start, cut if end < 0 else end)
             if end < 0:
-                return
+                return found
             self.place, start = "tail", end + len(b"</sheetData>")
         self.tail += buffer[start:cut]
         if len(self.tail) > _MAX_TAIL or b"<!" in self.tail or b"sheetData" in self.tail or _CELL_TAG.search(self.tail):
             raise NotPlain
+        return found
 
-    def _cells(self, buffer, start: int, stop: int) -> None:
-        """Collect the cells between ``start`` and ``stop`` (whole tags)."""
+    def _cells(self, buffer, start: int, stop: int):
+        """Collect the cells between ``start`` and ``stop`` (whole tags); returns what :meth:`feed` does."""
         np = self.np
         a = np.frombuffer(buffer, dtype=np.uint8)
+        words = _strided(np, buffer, "<u8")  # the 8 bytes from each offset, the first in the low byte
         opens = np.flatnonzero(a[start:stop] == 60)
         if not opens.size:
-            return
+            return 0, None, None
         opens += start
-        # Each tag's following '<' (the stop itself is a '<' or the end of the cells).
-        after = np.append(opens, stop)
-        second = _take(a, opens + 1)
-        is_cell = (second == 99) & self.tag_end[_take(a, opens + 2)]
-        is_row = (second == 114) & (_take(a, opens + 2) == 111) & (_take(a, opens + 3) == 119) & self.tag_end[
-            _take(a, opens + 4)]
-        is_row_end = (second == 47) & (_take(a, opens + 2) == 114) & (_take(a, opens + 3) == 111) & (
-            _take(a, opens + 4) == 119) & (_take(a, opens + 5) == 62)
+        head = _at(words, opens)
+        is_cell = (head & _LOW[6]) == _word(b'<c r="')
+        is_row = ((head & _LOW[4]) == _word(b"<row")) & self.tag_end[(head >> np.uint64(32)) & np.uint64(255)]
+        is_row_end = (head & _LOW[6]) == _word(b"</row>")
         index = np.flatnonzero(is_cell)
         cells = opens[index]
-        next_tag = _take(after, index + 1)
-        if not (_take(a, next_tag - 1) == 62).all():
+        # Each tag's following '<' (the stop itself is a '<' or the end of the cells).
+        after = np.append(opens, stop)
+        next_tag = after.take(index + 1, mode="clip")
+        ending = _at(words, next_tag - 2) & _LOW[2]
+        empty = ending == _word(b"/>")  # <c .../>: formatting only
+        if not ((ending >> np.uint64(8)) == 62).all():
             raise NotPlain  # text between a cell tag and the next tag
-        empty = _take(a, next_tag - 2) == 47  # <c .../>
         valued = ~empty
-        # A valued cell is exactly <c ...><v>text</v></c>: four '<', every other tag a row tag.
+        value_tag = next_tag[valued]
+        value_end = after.take(index[valued] + 2, mode="clip")
+        # A valued cell is exactly <c ...><v>text</v></c>: four '<'; every other tag is a row tag.
+        if not (((_at(words, value_tag) & _LOW[3]) == _word(b"<v>")).all()
+                and (_at(words, value_end) == _word(b"</v></c>")).all()):
+            raise NotPlain
         if int(is_row.sum() + is_row_end.sum() + empty.sum() + 4 * valued.sum()) != opens.size:
             raise NotPlain
-        rows, columns, after_ref = self._references(a, cells)
-        attributes_end = next_tag - 1 - empty
-        kind, style = self._attributes(a, after_ref, attributes_end)
-        value_start = next_tag[valued] + 3
-        value_end = _take(after, index[valued] + 2)
-        if not ((_take(a, next_tag[valued] + 1) == 118) & (_take(a, next_tag[valued] + 2) == 62)).all():
-            raise NotPlain
-        closing = _take(a, value_end[:, None] + np.arange(8))
-        if not (closing == np.frombuffer(b"</v></c>", dtype=np.uint8)).all():
-            raise NotPlain
+        rows, columns, after_ref = self._references(words, cells)
+        kind, style = self._attributes(a, after_ref, next_tag - 1 - empty)
         rows, columns, kind, style = rows[valued], columns[valued], kind[valued], style[valued]
         if not rows.size:
-            return
+            return 0, None, None
         keys = rows.astype(np.int64) * 16384 + columns
         if keys[0] <= self.last_key or (rows.size > 1 and not (np.diff(keys) > 0).all()):
             raise NotPlain  # out of order, or a cell given twice
         self.last_key = int(keys[-1])
+        value_start = value_tag + 3
         lengths = value_end - value_start
         if not (lengths > 0).all():
             raise NotPlain
@@ -175,35 +194,50 @@ class PlainSheet:
             if (values > 1).any():
                 raise NotPlain
             self.flags.append((rows[flag], columns[flag], values == 1))
+        far_row, far_column = int(np.argmax(rows)), int(np.argmax(columns))  # the first to reach each
+        return (rows.size, (int(rows[far_row]), int(columns[far_row])),
+                (int(rows[far_column]), int(columns[far_column])))
 
-    def _references(self, a, cells):
-        """Row and column numbers (1-based) of each cell's ``r="A1"``, and where its tag goes on."""
+    def _references(self, words, cells):
+        """Row and column numbers (1-based) of each cell's ``r="A1"``, and where its tag goes on.
+
+        The reference must be 1-3 capital letters and a row number of 1-7 digits without a
+        leading zero, then the closing quote. Eight bytes at a time: the letters from the
+        first word; in the word after them, the quote is the lowest zero byte of the word
+        XOR '"' repeated, and the digits before it are read as one decimal number.
+        """
         np = self.np
-        if not (_take(a, cells[:, None] + np.arange(2, 6)) == np.frombuffer(b' r="', dtype=np.uint8)).all():
+        u64 = np.uint64
+        if not ((_at(words, cells + 2) & _LOW[4]) == _word(b' r="')).all():
             raise NotPlain
-        text = _take(a, cells[:, None] + np.arange(6, 17))  # 3 letters, 7 digits, the quote
-        letter = (text >= 65) & (text <= 90)
-        digit = (text >= 48) & (text <= 57)
-        letters = np.argmin(letter, axis=1)  # leading letters (a quote or digit always follows)
-        position = np.arange(text.shape[1])
-        after_letters = position >= letters[:, None]
-        digits = np.argmin(digit | ~after_letters, axis=1) - letters
-        quote = text[np.arange(len(cells)), letters + digits]
-        first_digit = text[np.arange(len(cells)), np.minimum(letters, 10)]
-        if not (((letters >= 1) & (letters <= 3) & (digits >= 1) & (digits <= 7) & (quote == 34)
-                 & (first_digit != 48)).all()):
+        start = cells + 6
+        first = _at(words, start)
+        letter = [((first >> u64(8 * k)) & u64(255)) - u64(65) < u64(26) for k in range(3)]
+        letters = letter[0].astype(np.int64) + (letter[0] & letter[1]) + (letter[0] & letter[1] & letter[2])
+        code = [((first >> u64(8 * k)) & u64(255)).astype(np.int64) - 64 for k in range(3)]
+        columns = np.where(letters == 1, code[0], np.where(letters == 2, code[0] * 26 + code[1],
+                                                             (code[0] * 26 + code[1]) * 26 + code[2]))
+        digits_word = _at(words, start + letters)
+        flipped = digits_word ^ _word(b'""""""""')
+        zero = (flipped - _word(b"\x01" * 8)) & ~flipped & _word(b"\x80" * 8)
+        lowest = zero & (~zero + u64(1))
+        digits = (np.frexp(lowest.astype(np.float64))[1] - 1) // 8  # the quote's byte
+        if not ((letters >= 1) & (zero != 0) & (digits >= 1) & (digits <= 7)
+                & ((digits_word & u64(255)) != u64(48))).all():
             raise NotPlain
-        columns = np.zeros(len(cells), dtype=np.int64)
-        rows = np.zeros(len(cells), dtype=np.int64)
-        for k in range(3):
-            take = letters > k
-            columns = np.where(take, columns * 26 + text[:, k].astype(np.int64) - 64, columns)
-        for k in range(10):
-            take = (position[k] >= letters) & (position[k] < letters + digits)
-            rows = np.where(take, rows * 10 + text[:, k].astype(np.int64) - 48, rows)
+        # Left-pad the digits with '0' to eight, then check and sum them in place.
+        shift = (8 * (8 - digits)).astype(np.uint64)
+        padded = (digits_word << shift) | (_word(b"0" * 8) >> (u64(64) - shift))
+        if not (((padded & _word(b"\xf0" * 8)) == _word(b"0" * 8))
+                & ((((padded & _word(b"\x0f" * 8)) + _word(b"\x06" * 8)) & _word(b"\xf0" * 8)) == 0)).all():
+            raise NotPlain
+        value = padded & _word(b"\x0f" * 8)
+        value = ((value * u64(2561)) >> u64(8)) & _word(b"\xff\x00" * 4)
+        value = ((value * u64(6553601)) >> u64(16)) & _word(b"\xff\xff\x00\x00" * 2)
+        rows = (value * u64(42949672960001)) >> u64(32)
         if not ((rows <= 1_048_576) & (columns <= 16_384)).all():
             raise NotPlain
-        return rows.astype(np.int32), columns.astype(np.int16), cells + 6 + letters + digits + 1
+        return rows.astype(np.int32), columns.astype(np.int16), start + letters + digits + 1
 
     def _attributes(self, a, start, end):
         """Each cell's type byte (0 when absent) and style index (-1 when absent), or NotPlain.
@@ -299,6 +333,20 @@ def _position(ref: bytes) -> tuple:
     return int(digits) - 1, column - 1
 
 
+def _word(text: bytes):
+    """Up to 8 bytes as the little-endian uint64 the words of a sheet are compared with."""
+    np, _, _ = _numpy()
+    return np.uint64(int.from_bytes(text, "little"))
+
+
+def _at(words, index):
+    """``words[index]``, indices past the end reading the last word (they only ever fail a check).
+
+    Plain indexing: ``take`` would first copy the whole overlapping view.
+    """
+    return words[index.clip(0, len(words) - 1)]
+
+
 def _take(a, index):
     """``a[index]``, indices past the end reading as the last byte (they only ever fail a check)."""
     return a.take(index, mode="clip")
@@ -387,10 +435,16 @@ def shared_strings(data: bytes) -> list:
     if last < 0 or not data[last + 5:].lstrip().startswith(b"</sst>"):
         raise NotPlain
     np, _, _ = _numpy()
+    byte = np.frombuffer(data, dtype=np.uint8, count=last + 5)[first:]
     control = np.zeros(256, dtype=bool)
     control[[*range(9), 11, 12, *range(14, 32)]] = True
-    if control[np.frombuffer(data, dtype=np.uint8)].any():
+    if control[byte].any():
         raise NotPlain  # control characters: calamine's handling is not mirrored here
+    space = np.zeros(256, dtype=bool)
+    space[list(b" \t\n\r")] = True
+    space = space[byte]
+    # Text starting or ending in a space: after a tag's '>' or before a '<' (nothing else is between tags).
+    trimmed = bool((space[1:] & (byte[:-1] == 62)).any() or (space[:-1] & (byte[1:] == 60)).any())
     try:
         text = data[first: last + 5].decode("utf-8")
     except UnicodeDecodeError:
@@ -403,9 +457,7 @@ def shared_strings(data: bytes) -> list:
         raise NotPlain
     if "\r" in text:
         items = [s.replace("\r\n", "\n").replace("\r", "\n") for s in items]
-    special = ("&" in text or _ESCAPE.search(text) or "\x01" in text
-               or any(f"<t>{space}" in text or f"{space}</t>" in text for space in " \t\n\r"))
-    if special:
+    if trimmed or "&" in text or "\x01" in text or _ESCAPE.search(text):
         items = [_string(s) for s in items]
     return items
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from planner import guard, workbook
+from planner import guard, plain_xlsx, workbook
 from planner.workbook import read_input
 from tests.conftest import REPO, SAMPLES, assert_same_rows
 
@@ -190,6 +190,30 @@ def test_big_sheets_measured_and_read_in_bulk_alike(tmp_path):
     with zipfile.ZipFile(path) as archive:
         assert archive.getinfo("xl/worksheets/sheet1.xml").file_size >= guard.BULK_SCAN_BYTES
     assert "creators" in assert_read_alike(path)
+
+
+def _extent_both_ways(path):
+    """The Creators sheet's extent as the guard measures it, and as it records it from the collector."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        measured = guard.scan_sheet(path, info, "Creators", str(path))
+        cells = plain_xlsx.PlainSheet()
+        collected = guard.scan_sheet(path, info, "Creators", str(path), cells)
+    assert cells.active and cells.place == "tail"  # every region came from the collector
+    fields = ("rows", "columns", "filled", "far_row_cell", "far_column_cell")
+    return [getattr(measured, f) for f in fields], [getattr(collected, f) for f in fields]
+
+
+def test_the_scan_that_collects_cells_measures_sheets_as_before(tmp_path):
+    generate = _generate_module()
+    big = tmp_path / "big.xlsx"
+    generate.write_workbook(generate.generate_roster(30_000, seed=8), generate.campaign_rules(30_000), big)
+    gaps = write_raw(tmp_path / "gaps.xlsx", '<row r="2"><c r="C2"><v>1</v></c><c r="D2" s="1"/></row>'
+                     '<row r="7"><c r="B7"><v>2</v></c><c r="AA7"><v>3</v></c></row><row r="8"><c r="ZZ99" s="1"/>'
+                     '</row>')
+    for path in (big, gaps):
+        measured, collected = _extent_both_ways(path)
+        assert measured == collected and measured[2] > 0
 
 
 def test_openpyxl_workbooks_with_dates_booleans_formulas_and_rich_text_read_alike(tmp_path):
