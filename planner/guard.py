@@ -506,9 +506,9 @@ def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted, collect=None)
         ``wanted(sheet name) -> bool``: the sheets the planner will read; only
         these are scanned for cell references (others are never loaded).
     collect : callable, optional
-        ``collect(XlsxSheet)`` -> a cell collector (see :func:`scan_sheet`) or None, for
-        each scanned sheet; the collectors are kept in ``layout.cells``, so the sheets'
-        cells can be read from the scan that checks them.
+        ``collect(XlsxSheet, ZipInfo)`` -> a cell collector (see :func:`scan_sheet`) or
+        None, for each scanned sheet; the collectors are kept in ``layout.cells``, so the
+        sheets' cells can be read from the scan that checks them.
 
     Raises
     ------
@@ -524,7 +524,7 @@ def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted, collect=None)
     scanned = {sheet.member: sheet for sheet in layout.sheets if wanted(sheet.name)}
     for name, info in infos.items():
         if name in scanned:  # whatever its name ends with: the reader will parse it as a sheet
-            cells = collect(scanned[name]) if collect is not None else None
+            cells = collect(scanned[name], info) if collect is not None else None
             if cells is not None:
                 layout.cells[name] = cells
             layout.extents[name] = scan_sheet(path, info, scanned[name].name, label, cells)

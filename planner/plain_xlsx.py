@@ -1,7 +1,7 @@
 """Reading plain xlsx sheets in bulk with numpy, to exactly the values python-calamine gives.
 
-A sheet saved by Excel, LibreOffice, openpyxl or the benchmark generator is a long run of
-cells of a handful of shapes::
+A sheet saved by Excel, LibreOffice or the benchmark generator is a long run of cells of
+a handful of shapes::
 
     <c r="B7"><v>1250.5</v></c>          a number
     <c r="A7" s="3" t="s"><v>42</v></c>  text, as an index into the shared-strings table
@@ -9,8 +9,9 @@ cells of a handful of shapes::
     <c r="D7" s="5"/>                    formatting only: no value
 
 :class:`PlainSheet` reads such cells a region at a time while the guard inflates and
-measures the sheet (:func:`planner.guard.scan_sheet`), so the sheet is inflated once and no
-per-cell Python code runs. The result is the grid calamine's ``to_python(skip_empty_area=
+measures a big sheet (:func:`planner.guard.scan_sheet`), so the sheet is inflated once and
+no per-cell Python code runs (a small sheet is read in one region once the guard has
+accepted the file). The result is the grid calamine's ``to_python(skip_empty_area=
 False)`` returns: rows from row 1 to the farthest filled one, each as wide as the farthest
 filled column, ``''`` where no cell is; numbers as float, text as str, booleans as bool.
 
@@ -49,16 +50,6 @@ _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _PRESERVE = '<t xml:space="preserve">'
 #: A tag's attributes: anything but '>' outside quotes (a quoted value may hold '>').
 _ATTRIBUTES = rb"""(?:[^>"']|"[^"]*"|'[^']*')*?"""
-
-
-class _Masks:
-    """``_LOW[n]``: a uint64 mask of the n lowest bytes (numpy is imported on first use)."""
-
-    def __getitem__(self, n: int):
-        return _word(b"\xff" * n)
-
-
-_LOW = _Masks()
 
 
 class NotPlain(Exception):
@@ -143,15 +134,15 @@ class PlainSheet:
             return 0, None, None
         opens += start
         head = _at(words, opens)
-        is_cell = (head & _LOW[6]) == _word(b'<c r="')
-        is_row = ((head & _LOW[4]) == _word(b"<row")) & self.tag_end[(head >> np.uint64(32)) & np.uint64(255)]
-        is_row_end = (head & _LOW[6]) == _word(b"</row>")
+        is_cell = (head & _low(6)) == _word(b'<c r="')
+        is_row = ((head & _low(4)) == _word(b"<row")) & self.tag_end[(head >> np.uint64(32)) & np.uint64(255)]
+        is_row_end = (head & _low(6)) == _word(b"</row>")
         index = np.flatnonzero(is_cell)
         cells = opens[index]
         # Each tag's following '<' (the stop itself is a '<' or the end of the cells).
         after = np.append(opens, stop)
         next_tag = after.take(index + 1, mode="clip")
-        ending = _at(words, next_tag - 2) & _LOW[2]
+        ending = _at(words, next_tag - 2) & _low(2)
         empty = ending == _word(b"/>")  # <c .../>: formatting only
         if not ((ending >> np.uint64(8)) == 62).all():
             raise NotPlain  # text between a cell tag and the next tag
@@ -159,7 +150,7 @@ class PlainSheet:
         value_tag = next_tag[valued]
         value_end = after.take(index[valued] + 2, mode="clip")
         # A valued cell is exactly <c ...><v>text</v></c>: four '<'; every other tag is a row tag.
-        if not (((_at(words, value_tag) & _LOW[3]) == _word(b"<v>")).all()
+        if not (((_at(words, value_tag) & _low(3)) == _word(b"<v>")).all()
                 and (_at(words, value_end) == _word(b"</v></c>")).all()):
             raise NotPlain
         if int(is_row.sum() + is_row_end.sum() + empty.sum() + 4 * valued.sum()) != opens.size:
@@ -208,7 +199,7 @@ class PlainSheet:
         """
         np = self.np
         u64 = np.uint64
-        if not ((_at(words, cells + 2) & _LOW[4]) == _word(b' r="')).all():
+        if not ((_at(words, cells + 2) & _low(4)) == _word(b' r="')).all():
             raise NotPlain
         start = cells + 6
         first = _at(words, start)
@@ -337,6 +328,11 @@ def _word(text: bytes):
     """Up to 8 bytes as the little-endian uint64 the words of a sheet are compared with."""
     np, _, _ = _numpy()
     return np.uint64(int.from_bytes(text, "little"))
+
+
+def _low(n: int):
+    """A uint64 mask of the ``n`` lowest bytes of a word."""
+    return _word(b"\xff" * n)
 
 
 def _at(words, index):

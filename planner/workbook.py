@@ -308,9 +308,13 @@ def _read_xlsx(path: Path) -> RawWorkbook:
     return RawWorkbook(path, "xlsx", sheets, names, formulas)
 
 
-def _collector(sheet: guard.XlsxSheet):
-    """A bulk cell collector for a visible sheet the guard scans (hidden ones are refused unread)."""
-    return plain_xlsx.PlainSheet() if sheet.state == "visible" else None
+def _collector(sheet: guard.XlsxSheet, info: zipfile.ZipInfo):
+    """A bulk cell collector for a big visible sheet the guard scans (hidden ones are refused unread).
+
+    Sheets below :data:`planner.guard.BULK_SCAN_BYTES` are collected after the guard has
+    accepted the file (:func:`_bulk_sheets`), so that a refused file never imports numpy.
+    """
+    return plain_xlsx.PlainSheet() if sheet.state == "visible" and info.file_size >= guard.BULK_SCAN_BYTES else None
 
 
 def _bulk_sheets(archive: zipfile.ZipFile, path: Path, label: str, layout: guard.XlsxLayout) -> tuple:
@@ -321,7 +325,7 @@ def _bulk_sheets(archive: zipfile.ZipFile, path: Path, label: str, layout: guard
     calamine is known to read them, so calamine reads everything. A sheet the bulk reader
     does not handle (:class:`planner.plain_xlsx.NotPlain`) is left for calamine.
     """
-    if not any(cells.active for cells in layout.cells.values()) or not _plain_workbook(archive, layout):
+    if not _plain_workbook(archive, layout):
         return None, {}, {}
     names, visible = _sheet_names(label, [(s.name, s.state == "visible") for s in layout.sheets])
     members = {s.name: s.member for s in layout.sheets}
@@ -338,7 +342,12 @@ def _bulk_sheets(archive: zipfile.ZipFile, path: Path, label: str, layout: guard
 
     ready = {}
     for key, name in visible.items():
-        cells = layout.cells.get(members[name])
+        member = members[name]
+        cells = layout.cells.get(member)
+        if cells is None and member in layout.extents:  # a small sheet: collected now, in one region
+            cells = plain_xlsx.PlainSheet()
+            data = guard.read_member(path, archive.getinfo(member), label)
+            cells.feed(data, len(data))
         if cells is None or not cells.active:
             continue
         try:
