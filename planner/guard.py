@@ -263,6 +263,7 @@ class XlsxSheet:
     name: str
     member: str
     state: str  # "visible", "hidden" or "veryHidden"
+    target: str = ""  # the relationship's target as written
 
 
 @dataclass
@@ -271,6 +272,8 @@ class XlsxLayout:
 
     sheets: list = field(default_factory=list)  # XlsxSheet, in workbook order
     extents: dict = field(default_factory=dict)  # member -> SheetExtent, for scanned sheets
+    cells: dict = field(default_factory=dict)  # member -> what ``collect`` gave, fed while scanning
+    unlisted: int = 0  # <sheet> entries without a name or a known relationship (not in ``sheets``)
 
 
 def check_archive(archive: zipfile.ZipFile, path, label: str) -> None:
@@ -448,8 +451,12 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
-    """Sheets listed in xl/workbook.xml (parsed with defusedxml), with their archive members."""
+def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> tuple:
+    """Sheets listed in xl/workbook.xml (parsed with defusedxml), with their archive members.
+
+    Returns the list of :class:`XlsxSheet` and the number of ``<sheet>`` entries left out
+    (no name, or a relationship that is missing).
+    """
     infos = {i.filename: i for i in archive.infolist()}
     for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if name in infos and infos[name].file_size > MAX_WORKBOOK_XML_BYTES:
@@ -458,7 +465,7 @@ def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
                         "there, so the file is damaged or built to exhaust memory; refused unread")
             )
     workbook = parse_xml(read_member(path, infos["xl/workbook.xml"], label), label, "xl/workbook.xml")
-    targets = {}
+    targets, written = {}, {}
     rels_info = infos.get("xl/_rels/workbook.xml.rels")
     if rels_info is not None:
         rels = parse_xml(read_member(path, rels_info, label), label, "xl/_rels/workbook.xml.rels")
@@ -469,7 +476,8 @@ def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
             if rid and target:
                 member = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
                 targets[rid] = posixpath.normpath(member)
-    sheets = []
+                written[rid] = target
+    sheets, unlisted = [], 0
     for element in workbook.iter():
         if _local(element.tag) != "sheet":
             continue
@@ -478,12 +486,13 @@ def workbook_sheets(archive: zipfile.ZipFile, path, label: str) -> list:
         if rid is None:
             rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
         if name is None or rid not in targets:
+            unlisted += 1
             continue
-        sheets.append(XlsxSheet(name, targets[rid], element.get("state") or "visible"))
-    return sheets
+        sheets.append(XlsxSheet(name, targets[rid], element.get("state") or "visible", written[rid]))
+    return sheets, unlisted
 
 
-def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted) -> XlsxLayout:
+def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted, collect=None) -> XlsxLayout:
     """Every xlsx check, in order; returns the sheet list and the scanned extents.
 
     Parameters
@@ -496,6 +505,10 @@ def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted) -> XlsxLayout
     wanted : callable
         ``wanted(sheet name) -> bool``: the sheets the planner will read; only
         these are scanned for cell references (others are never loaded).
+    collect : callable, optional
+        ``collect(XlsxSheet, ZipInfo)`` -> a cell collector (see :func:`scan_sheet`) or
+        None, for each scanned sheet; the collectors are kept in ``layout.cells``, so the
+        sheets' cells can be read from the scan that checks them.
 
     Raises
     ------
@@ -506,12 +519,16 @@ def check_xlsx(archive: zipfile.ZipFile, path, label: str, wanted) -> XlsxLayout
     for name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
         if name in infos:
             _scan_dtd(path, infos[name], label)
-    layout = XlsxLayout(sheets=workbook_sheets(archive, path, label))
-    scanned = {sheet.member: sheet.name for sheet in layout.sheets if wanted(sheet.name)}
+    sheets, unlisted = workbook_sheets(archive, path, label)
+    layout = XlsxLayout(sheets=sheets, unlisted=unlisted)
+    scanned = {sheet.member: sheet for sheet in layout.sheets if wanted(sheet.name)}
     for name, info in infos.items():
         if name in scanned:  # whatever its name ends with: the reader will parse it as a sheet
-            layout.extents[name] = scan_sheet(path, info, scanned[name], label)
-            check_extent(layout.extents[name], scanned[name], label)
+            cells = collect(scanned[name], info) if collect is not None else None
+            if cells is not None:
+                layout.cells[name] = cells
+            layout.extents[name] = scan_sheet(path, info, scanned[name].name, label, cells)
+            check_extent(layout.extents[name], scanned[name].name, label)
         elif name not in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") and _XML_MEMBER.search(name):
             _scan_dtd(path, info, label)
     return layout
@@ -531,8 +548,12 @@ _OTHER_CELL = re.compile(rb"<c[>/\t\r\n]")
 _PREFIXED_CELL = re.compile(rb":c[\s>/]")
 
 
-def scan_sheet(path, info, sheet: str, label: str) -> SheetExtent:
+def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
     """Stream a worksheet: refuse DTDs and out-of-range references; measure the filled extent.
+
+    ``cells``, when given, collects the cells from the same inflated regions: a
+    :class:`planner.plain_xlsx.PlainSheet` (``active``, ``place``, ``feed(buffer, cut)``).
+    While it collects, regions end before a cell or row tag, so that no cell is split.
 
     A self-closing cell (``<c r="Z9" s="3"/>``, formatting only) holds nothing
     and the bulk reader skips it, so it does not count towards the extent.
@@ -557,22 +578,51 @@ def scan_sheet(path, info, sheet: str, label: str) -> SheetExtent:
             cut = buffer.rfind(b"<", 0, end)
             if cut < 0:
                 cut = end
+            elif cells is not None and cells.active and cells.place != "tail":
+                whole = max(buffer.rfind(b"<c ", 0, end), buffer.rfind(b"<row", 0, end))
+                cut = whole if whole >= 0 else cut
             carry = bytes(buffer[cut:end])
             if len(carry) > _MAX_CARRY:
                 raise InputError(
                     Problem(label, f"the sheet '{sheet}' holds a single XML tag or text longer than "
                             f"{_size(_MAX_CARRY)}; it is not a sheet a spreadsheet program writes; refused unread")
                 )
+            if cells is not None and cells.active and _collected(cells.feed(buffer, cut), buffer, cut, extent, state):
+                continue
             if bulk is None:
                 region = buffer[:cut]
-                if not extent.has_formulas:
-                    extent.has_formulas = b"<f" in region or b't="e"' in region or b":f" in region
+                _note_formulas(region, len(region), extent)
                 _scan_region(region, extent, state, sheet, label)
             elif not bulk.measure(buffer, cut, extent, state, sheet, label):
                 _scan_region(bytes(buffer[:cut]), extent, state, sheet, label)
-    if carry:
+    if carry and not (cells is not None and cells.active
+                      and _collected(cells.feed(carry, len(carry)), carry, len(carry), extent, state)):
+        _note_formulas(carry, len(carry), extent)
         _scan_region(carry, extent, state, sheet, label)
     return extent
+
+
+def _collected(found, buffer, cut: int, extent: SheetExtent, state: dict) -> bool:
+    """Record a region the cell collector read (``found``: what its ``feed`` returned); False if it could not.
+
+    The collector reads only cells with plain references within Excel's limits, so its
+    count and farthest cells are what the measuring scans would record.
+    """
+    if found is None:
+        return False
+    count, far_row, far_column = found
+    if count:
+        extent.filled += count - 2
+        extent.add(*far_row)
+        extent.add(*far_column)
+    _note_last_row(buffer, cut, state)  # (the region holds no formula or error cells: they are out of pattern)
+    return True
+
+
+def _note_formulas(buffer, cut: int, extent: SheetExtent) -> None:
+    """Note formula and error cells (``<f``, ``t="e"``, a prefixed ``:f``) in ``buffer[:cut]``."""
+    if not extent.has_formulas:
+        extent.has_formulas = any(buffer.find(mark, 0, cut) >= 0 for mark in (b"<f", b't="e"', b":f"))
 
 
 def _plain_cells(region: bytes) -> bool:

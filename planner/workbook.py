@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner import guard
+from planner import guard, plain_xlsx
 from planner.errors import InputError, Problem
 
 guard.harden_xml()
@@ -220,33 +220,49 @@ def _refuse_hidden(label: str, hidden: list) -> None:
         )
 
 
-def _calamine_sheets(path: Path, label: str, wanted: set, kind: str) -> tuple:
-    """The wanted visible sheets' rows (with merged ranges) via calamine, plus every sheet's name.
+def _sheet_names(label: str, listed) -> tuple:
+    """Every sheet's name by normalised name, and the visible sheets to read (key -> name).
 
-    calamine picks its reader by the file's extension when it knows it, so a
+    ``listed``: (name, visible) for each sheet in workbook order. Hidden sheets are named
+    ``"<key> (hidden)"``; two visible planner sheets named alike are refused.
+    """
+    names, visible = {}, {}
+    for name, shown in listed:
+        key = normalise_header(name)
+        if not shown:
+            names[f"{key} (hidden)"] = f"{name} (hidden)"
+            continue
+        if key in names and key in PLANNER_SHEETS:
+            raise InputError(Problem(label, f"two sheets are both named like '{name}'; rename one"))
+        names.setdefault(key, name)
+        if key in PLANNER_SHEETS:
+            visible.setdefault(key, name)
+    return names, visible
+
+
+def _calamine_sheets(path: Path, label: str, kind: str, ready=None) -> tuple:
+    """The planner's visible sheets' rows (with merged ranges) via calamine, plus every sheet's name.
+
+    Sheets in ``ready`` (normalised name -> rows, already read in bulk) are not loaded
+    again. calamine picks its reader by the file's extension when it knows it, so a
     file whose extension does not match its content (an .xlsx saved as .xls)
     is handed over as bytes, which calamine sniffs.
     """
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     suffixes = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}[kind]
+    sheets = dict(ready or {})
     try:
         if path.suffix.lower() in suffixes:
             book = CalamineWorkbook.from_path(str(path))
         else:
             with open(path, "rb") as handle:
                 book = CalamineWorkbook.from_filelike(handle)
-        sheets, names, hidden = {}, {}, []
-        for meta in book.sheets_metadata:
-            name, key = meta.name, normalise_header(meta.name)
-            if meta.visible != SheetVisibleEnum.Visible:
-                hidden.append(name)
-                names[f"{key} (hidden)"] = f"{name} (hidden)"
-                continue
-            if key in names and key in PLANNER_SHEETS:
-                raise InputError(Problem(label, f"two sheets are both named like '{name}'; rename one"))
-            names.setdefault(key, name)
-            if key not in wanted:
+        listed = [(meta.name, meta.visible == SheetVisibleEnum.Visible) for meta in book.sheets_metadata]
+        hidden = [name for name, shown in listed if not shown]
+        names, visible = _sheet_names(label, listed)
+        for key, name in visible.items():
+            if key in sheets:
                 continue
             sheet = book.get_sheet_by_name(name)
             with _collector_paused():
@@ -273,7 +289,7 @@ def _read_xlsx(path: Path) -> RawWorkbook:
             members = set(archive.namelist())
             if "xl/workbook.xml" not in members:
                 raise InputError(Problem(label, _not_a_workbook(archive, members)))
-            layout = guard.check_xlsx(archive, path, label, _wanted)
+            layout = guard.check_xlsx(archive, path, label, _wanted, _collector)
             _refuse_hidden(label, [s.name for s in layout.sheets if s.state != "visible"])
             members_to_scan = {
                 s.member: s.name
@@ -281,12 +297,102 @@ def _read_xlsx(path: Path) -> RawWorkbook:
                 if s.member in layout.extents and layout.extents[s.member].has_formulas
             }
             formulas = _unreadable_cells(archive, members_to_scan)
+            names, visible, ready = _bulk_sheets(archive, path, label, layout)
     except zipfile.BadZipFile:
         raise InputError(
             Problem(label, "the workbook is truncated or damaged (not a complete xlsx archive); save it again")
         ) from None
-    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS), "xlsx")
+    if names is not None and set(ready) == set(visible):
+        return RawWorkbook(path, "xlsx", ready, names, formulas)  # calamine never opened
+    sheets, names = _calamine_sheets(path, label, "xlsx", ready)
     return RawWorkbook(path, "xlsx", sheets, names, formulas)
+
+
+def _collector(sheet: guard.XlsxSheet, info: zipfile.ZipInfo):
+    """A bulk cell collector for a big visible sheet the guard scans (hidden ones are refused unread).
+
+    Sheets below :data:`planner.guard.BULK_SCAN_BYTES` are collected after the guard has
+    accepted the file (:func:`_bulk_sheets`), so that a refused file never imports numpy.
+    """
+    return plain_xlsx.PlainSheet() if sheet.state == "visible" and info.file_size >= guard.BULK_SCAN_BYTES else None
+
+
+def _bulk_sheets(archive: zipfile.ZipFile, path: Path, label: str, layout: guard.XlsxLayout) -> tuple:
+    """The planner's sheets whose cells the guard's scan collected, as calamine would read them.
+
+    Returns (every sheet's name, the visible planner sheets by key, the rows of those read
+    in bulk by key); (None, {}, {}) when the workbook's parts are not laid out the way
+    calamine is known to read them, so calamine reads everything. A sheet the bulk reader
+    does not handle (:class:`planner.plain_xlsx.NotPlain`) is left for calamine.
+    """
+    if not _plain_workbook(archive, layout):
+        return None, {}, {}
+    names, visible = _sheet_names(label, [(s.name, s.state == "visible") for s in layout.sheets])
+    members = {s.name: s.member for s in layout.sheets}
+    parts = {}
+
+    def part(name: str):
+        """A part's bytes, found by name in any case as calamine finds it; None when absent."""
+        if name not in parts:
+            found = [i for i in archive.infolist() if i.filename.encode().lower() == name.encode()]
+            if len(found) > 1:
+                raise plain_xlsx.NotPlain
+            parts[name] = guard.read_member(path, found[0], label) if found else None
+        return parts[name]
+
+    ready = {}
+    for key, name in visible.items():
+        member = members[name]
+        cells = layout.cells.get(member)
+        if cells is None and member in layout.extents:  # a small sheet: collected now, in one region
+            cells = plain_xlsx.PlainSheet()
+            data = guard.read_member(path, archive.getinfo(member), label)
+            cells.feed(data, len(data))
+        if cells is None or not cells.active:
+            continue
+        try:
+            styles = part("xl/styles.xml")
+            safe = plain_xlsx.number_styles(styles) if styles is not None else (lambda index: True)
+            strings = part("xl/sharedstrings.xml") if cells.texts else None
+            with _collector_paused():
+                rows = SheetRows(cells.rows(plain_xlsx.shared_strings(strings) if strings else [], safe))
+            rows.merged = cells.merged()
+        except plain_xlsx.NotPlain:
+            cells.stop()
+            continue
+        ready[key] = rows
+    return names, visible, ready
+
+
+#: Folders calamine accepts a sheet in (it refuses a workbook listing a sheet elsewhere).
+_SHEET_FOLDERS = ("worksheets", "chartsheets", "dialogsheets")
+
+
+def _plain_workbook(archive: zipfile.ZipFile, layout: guard.XlsxLayout) -> bool:
+    """True when calamine lists the same sheets, states and parts as the guard found.
+
+    Every ``<sheet>`` has a name, a known ``r:id`` and a state calamine knows; its part's
+    path, resolved as calamine resolves it, is the part the guard scanned, in a folder
+    calamine reads sheets from, and no other part has that name in another case.
+    """
+    names = [info.filename.encode().lower() for info in archive.infolist()]
+    if layout.unlisted or b"xl/_rels/workbook.xml.rels" not in names:
+        return False
+    workbook = archive.read("xl/workbook.xml")  # its size and content already checked by the guard
+    tags = re.findall(rb"<sheet[\s/>]", workbook)
+    with_id = re.findall(rb'<sheet\s[^>]*\sr:id="', workbook)
+    if not len(tags) == len(with_id) == len(layout.sheets):
+        return False
+    for sheet in layout.sheets:
+        target = sheet.target
+        member = target[1:] if target.startswith("/xl/") else target if target.startswith("xl/") else f"xl/{target}"
+        if sheet.state not in ("visible", "hidden", "veryHidden") or member != sheet.member:
+            return False
+        if (member.split("/") + [""])[1] not in _SHEET_FOLDERS:
+            return False
+        if names.count(member.encode().lower()) != 1:
+            return False
+    return True
 
 
 def _not_a_workbook(archive: zipfile.ZipFile, members: set) -> str:
@@ -315,7 +421,7 @@ def _read_ole(path: Path) -> RawWorkbook:
     if layout.encrypted:
         raise InputError(Problem(label, "the workbook is password-protected; save a copy without a password"))
     _refuse_hidden(label, [s.name for s in layout.sheets if s.visible != "visible"])
-    sheets, names = _calamine_sheets(path, label, set(PLANNER_SHEETS), "xls")
+    sheets, names = _calamine_sheets(path, label, "xls")
     unreadable = {}
     for sheet in layout.sheets:
         if sheet.errors and _wanted(sheet.name):

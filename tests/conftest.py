@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,36 @@ from planner.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample_inputs"
 SOLVERS = ("highs", "cbc")
+
+
+def assert_same_rows(bulk, calamine, where=""):
+    """Rows equal value for value and type for type (NaN equals NaN), merged ranges too."""
+    assert len(bulk) == len(calamine), where
+    for number, (mine, theirs) in enumerate(zip(bulk, calamine), start=1):
+        assert len(mine) == len(theirs), f"{where} row {number}"
+        for a, b in zip(mine, theirs):
+            assert type(a) is type(b) and (a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b))), (
+                f"{where} row {number}: {a!r} (bulk) vs {b!r} (calamine)")
+    assert tuple(bulk.merged) == tuple(calamine.merged), where
+
+
+@pytest.fixture(autouse=True)
+def bulk_reader_matches_calamine(monkeypatch):
+    """Every sheet any test's workbook has read in bulk is read by calamine too: they must agree."""
+    from planner import workbook
+
+    bulk = workbook._bulk_sheets
+
+    def checked(archive, path, label, layout):
+        names, visible, ready = bulk(archive, path, label, layout)
+        if ready:
+            sheets, calamine_names = workbook._calamine_sheets(Path(path), label, "xlsx")
+            assert names == calamine_names
+            for key, rows in ready.items():
+                assert_same_rows(rows, sheets[key], f"{label}:{key}")
+        return names, visible, ready
+
+    monkeypatch.setattr(workbook, "_bulk_sheets", checked)
 
 
 def write_workbook(path, creators, budget=None, niches=None, tiers=None, platforms=None, extra_sheets=None):
