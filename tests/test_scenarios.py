@@ -43,6 +43,19 @@ def test_sweep_reuses_the_model_and_matches_separate_plans(solver):
         assert check_plan(result.campaign, result.plan.posts).ok
 
 
+def test_sweep_beside_a_worker_process_matches_the_sweep_in_one_process():
+    """With two workers this process plans from the front while a spawned one plans from the back."""
+    campaign, _, _ = load_campaign(SAMPLES / "small_campaign.xlsx", gap=0.0)
+    budgets = [4000 + 1500 * k for k in range(24)]
+    alone = run_scenarios(campaign, sweep_scenarios(budgets), workers=1)
+    beside = run_scenarios(campaign, sweep_scenarios(budgets), workers=2)
+    assert [r.scenario.name for r in beside] == [r.scenario.name for r in alone]
+    for a, b in zip(alone, beside):
+        assert b.campaign is not None and b.campaign.settings.total_budget == a.campaign.settings.total_budget
+        assert b.plan.engagement == pytest.approx(a.plan.engagement, rel=1e-9)
+        assert check_plan(b.campaign, b.plan.posts).ok
+
+
 def test_sweep_of_typical_sample_never_falls_and_every_point_checks(tmp_path):
     out = tmp_path / "sweep.xlsx"
     result = run_cli("sweep", SAMPLES / "typical_campaign.xlsx", "-o", out, "--budgets", "20000:200000:20000", "--gap", 0.001)
