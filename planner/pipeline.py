@@ -74,15 +74,14 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
     if conflicts:
         raise InfeasibleError(*explain_infeasible(campaign, solver, time_limit, conflicts))
 
-    started = time.perf_counter()
-    if program is None:
-        program = build_campaign_program(campaign, solver)
-    timings["build"] = time.perf_counter() - started
     # The rule-of-thumb plan (for comparison) is computed in a thread while the solver runs in
-    # its own: pure Python beside native code, so on two cores it costs no wall time. (Beside
-    # the build, which is Python too, it would only take turns with it.)
+    # its own: pure Python beside native code, so on two cores it costs no wall time.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         rule_of_thumb = pool.submit(_rule_of_thumb, campaign)
+        started = time.perf_counter()
+        if program is None:
+            program = build_campaign_program(campaign, solver)
+        timings["build"] = time.perf_counter() - started
         posts, outcome, hint = solve_campaign(campaign, solver, time_limit, gap, program=program, hint=hint)
         timings["solve"] = outcome.seconds
         started = time.perf_counter()
