@@ -238,12 +238,61 @@ def _clean_cell(value) -> str:
     return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
 
 
-def identity_key(handle: str) -> str:
-    """Handle as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces."""
-    if handle.isascii():
-        # The same steps, several times faster: NFKC leaves ASCII as it is, casefold is
-        # lower, and of the characters removed only the whitespace is ASCII.
-        return "".join(handle.split()).lower().lstrip("@")
+def identity_keys(handles) -> np.ndarray:
+    """Handles as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces.
+
+    ASCII handles, nearly always the whole column, are keyed all at once, with
+    a few C calls over the column joined into one text (see
+    :func:`_ascii_keys`); any others one by one.
+
+    Parameters
+    ----------
+    handles : sequence of str
+        Cleaned handles (:func:`clean_text`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One key (str) per handle, as an object array.
+    """
+    handles = _cells(handles)
+    joined = _KEY_SEPARATOR.join(handles)
+    if joined.isascii() and joined.count(_KEY_SEPARATOR) == len(handles) - 1:
+        return _object_array(_ascii_keys(joined))
+    keys = np.empty(len(handles), dtype=object)
+    in_bulk = _vectorised(_keyed_in_bulk, handles).astype(bool)
+    if in_bulk.any():
+        keys[in_bulk] = _object_array(_ascii_keys(_KEY_SEPARATOR.join(handles[in_bulk])))
+    rest = np.flatnonzero(~in_bulk)
+    keys[rest] = _object_array(_identity_key(handle) for handle in handles[rest])
+    return keys
+
+
+#: Joins handles to be keyed in one text; a handle holding it is keyed on its own.
+_KEY_SEPARATOR = "\x00"
+_LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
+
+
+def _keyed_in_bulk(handle: str) -> bool:
+    """Whether :func:`_ascii_keys` may key this handle: ASCII, without the separator."""
+    return handle.isascii() and _KEY_SEPARATOR not in handle
+
+
+def _ascii_keys(joined: str) -> list:
+    """Keys of ASCII handles joined by the separator: :func:`_identity_key`'s steps, each one C call for them all.
+
+    For ASCII, NFKC changes nothing and casefold is lower; of the characters
+    removed only the whitespace is ASCII, and the separator is not whitespace,
+    so removing it all at once leaves each handle's boundaries in place.
+    """
+    text = (_KEY_SEPARATOR + "".join(joined.split()).lower()).replace(_KEY_SEPARATOR + "@", _KEY_SEPARATOR)
+    if _KEY_SEPARATOR + "@" in text:  # rare handles starting '@@': a regular expression, slower, for what is left
+        text = _LEADING_ATS.sub(_KEY_SEPARATOR, text)
+    return text[1:].split(_KEY_SEPARATOR)
+
+
+def _identity_key(handle: str) -> str:
+    """One handle's key (see :func:`identity_keys`)."""
     text = unicodedata.normalize("NFKC", handle)
     text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0\s]", "", text).casefold()
     return text.lstrip("@")
@@ -530,8 +579,8 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
-    """One problem per row whose handle is another row's once normalised (:func:`identity_key`), naming all their rows."""
-    codes, distinct = pd.factorize(_object_array([identity_key(handle) for handle in creator.tolist()]))
+    """One problem per row whose handle is another row's once normalised (:func:`identity_keys`), naming all their rows."""
+    codes, distinct = pd.factorize(identity_keys(creator))
     if len(distinct) == len(codes):
         return
     counts = np.bincount(codes)
