@@ -65,6 +65,8 @@ _NUMBER = re.compile(
     r"(?P<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?P<suffix>[kmb%])?$",
     re.IGNORECASE,
 )
+#: What str.strip removes from ASCII text.
+_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
@@ -85,7 +87,10 @@ class ParsedColumn:
     values: np.ndarray
     blank: np.ndarray
     percent: np.ndarray
-    bad: np.ndarray  # why each unparseable cell was refused ("" when fine)
+    bad: np.ndarray  # why each unparseable cell was refused ("" when fine); may be read-only
+
+
+_NOTHING_REFUSED = np.array("", dtype=object)
 
 
 @dataclass
@@ -117,14 +122,14 @@ def parse_numbers(values) -> ParsedColumn:
     """
     cells = _cells(values)
     n = len(cells)
+    percent = np.zeros(n, bool)
+    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
+        out = cells.astype(float)
+        # Nothing refused: every cell's reason is one shared "" (a read-only view), not a column of them.
+        return ParsedColumn(out, np.isnan(out), percent, np.broadcast_to(_NOTHING_REFUSED, n))
     out = np.full(n, np.nan)
     blank = np.zeros(n, bool)
-    percent = np.zeros(n, bool)
     bad = np.full(n, "", dtype=object)
-    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
-        out[:] = cells.astype(float)
-        blank[:] = np.isnan(out)
-        return ParsedColumn(out, blank, percent, bad)
     is_number, is_text = _type_masks(cells, _is_number_type, lambda kind: kind is str)
     numbers = np.flatnonzero(is_number)
     out[numbers] = cells[numbers].astype(float)
@@ -190,11 +195,12 @@ def clean_text(values) -> np.ndarray:
     """
     cells = _cells(values)
     if _few_distinct(cells):
-        codes, distinct = pd.factorize(cells)
-        # factorize merges equal cells, and 1.0 == 1 == True: per distinct value only when every
-        # value is text (text never equals a cell of another kind) and no cell was None or NaN.
-        if (codes >= 0).all() and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
-            return _clean_texts(distinct)[codes]
+        distinct = set(cells)
+        # A set merges equal cells, and 1.0 == 1 == True: per distinct value only when every
+        # value is text (text never equals a cell of another kind).
+        if all(isinstance(value, str) for value in distinct):
+            cleaned = {text: _clean_cell(text) for text in distinct}
+            return _vectorised(cleaned.__getitem__, cells)
     if pd.api.types.infer_dtype(cells, skipna=False) == "string":
         return _clean_texts(cells)
     (is_text,) = _type_masks(cells, lambda kind: issubclass(kind, str))
@@ -210,8 +216,14 @@ def _clean_texts(texts: np.ndarray) -> np.ndarray:
 
     ASCII text, by far the most common, holds nothing that NFC or the
     non-breaking space rule would change, so it is only trimmed, with one C
-    call per cell; the rest is cleaned one by one.
+    call per cell, or not at all when the whole column holds no whitespace
+    (the texts are then returned as they are); the rest is cleaned one by one.
     """
+    joined = "".join(texts)
+    if joined.isascii():
+        if not any(space in joined for space in _ASCII_SPACES):
+            return texts  # nothing to trim: the usual handle column
+        return _vectorised(str.strip, texts)
     is_ascii = _vectorised(str.isascii, texts).astype(bool)
     out = np.empty(len(texts), dtype=object)
     out[is_ascii] = _vectorised(str.strip, texts[is_ascii])
@@ -329,18 +341,24 @@ def _is_number_type(kind) -> bool:
 
 
 def _per_distinct(func, texts) -> np.ndarray:
-    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few)."""
-    codes, distinct = pd.factorize(_cells(texts))
-    return _object_array(func(text) for text in distinct)[codes]
+    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few).
+
+    A dict finds each cell's result: text hashes are cached in the text, so
+    this beats factorize, which hashes every cell again.
+    """
+    texts = _cells(texts)
+    results = {text: func(text) for text in set(texts)}
+    return _vectorised(results.__getitem__, texts)
 
 
 def _count_control(texts: np.ndarray) -> int:
     """How many texts hold a control character.
 
     Printable text holds none, so when the whole column joined is printable
-    (the usual case; one C scan) no text is searched.
+    (the usual case; one C scan) no text is searched. A column of few
+    distinct texts joins only those.
     """
-    if "".join(texts).isprintable():
+    if "".join(set(texts) if _few_distinct(texts) else texts).isprintable():
         return 0
     return sum(bool(_CONTROL.search(text)) for text in texts)
 
@@ -580,9 +598,10 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     """One problem per row whose handle is another row's once normalised (:func:`identity_keys`), naming all their rows."""
-    codes, distinct = pd.factorize(identity_keys(creator))
-    if len(distinct) == len(codes):
+    keys = identity_keys(creator)
+    if len(set(keys)) == len(keys):  # the usual case, told by a set faster than by factorize
         return
+    codes, _ = pd.factorize(keys)
     counts = np.bincount(codes)
     repeated = (counts[codes] > 1) & (creator != "")
     # Row indices grouped by key (ascending within a key) so each key's rows are one slice, not a scan of the column.
@@ -835,13 +854,13 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
     """Match group names case-insensitively; warn about rules on groups with no creators."""
     aligned = []
     for dimension in DIMENSIONS:
-        codes, distinct = pd.factorize(creators[dimension].to_numpy(object))
+        column = creators[dimension].to_numpy(object)
+        distinct = dict.fromkeys(column)  # in the order they first appear
         spelling = {}
         for value in distinct:
             spelling.setdefault(value.casefold(), value)
-        aligned_names = _object_array(spelling[value.casefold()] for value in distinct)
-        if (aligned_names != distinct).any():  # usually every value is spelled one way: nothing to rewrite
-            creators[dimension] = aligned_names[codes]
+        if len(spelling) < len(distinct):  # usually every value is spelled one way: nothing to rewrite
+            creators[dimension] = _per_distinct(lambda value: spelling[value.casefold()], column)
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
             has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))
