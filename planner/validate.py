@@ -68,6 +68,9 @@ _NUMBER = re.compile(
 #: What str.strip removes from ASCII text.
 _ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Joins handles to be keyed in one text (:func:`identity_keys`); a handle holding it is keyed on its own.
+_KEY_SEPARATOR = "\x00"
+_LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
 #: Cells sampled to guess whether a text column has few distinct values.
@@ -90,6 +93,7 @@ class ParsedColumn:
     bad: np.ndarray  # why each unparseable cell was refused ("" when fine); may be read-only
 
 
+#: The reason every cell of a column of numbers only shares: none.
 _NOTHING_REFUSED = np.array("", dtype=object)
 
 
@@ -199,8 +203,7 @@ def clean_text(values) -> np.ndarray:
         # A set merges equal cells, and 1.0 == 1 == True: per distinct value only when every
         # value is text (text never equals a cell of another kind).
         if all(isinstance(value, str) for value in distinct):
-            cleaned = {text: _clean_cell(text) for text in distinct}
-            return _vectorised(cleaned.__getitem__, cells)
+            return _per_distinct(_clean_cell, cells, distinct)
     if pd.api.types.infer_dtype(cells, skipna=False) == "string":
         return _clean_texts(cells)
     (is_text,) = _type_masks(cells, lambda kind: issubclass(kind, str))
@@ -280,11 +283,6 @@ def identity_keys(handles) -> np.ndarray:
     return keys
 
 
-#: Joins handles to be keyed in one text; a handle holding it is keyed on its own.
-_KEY_SEPARATOR = "\x00"
-_LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
-
-
 def _keyed_in_bulk(handle: str) -> bool:
     """Whether :func:`_ascii_keys` may key this handle: ASCII, without the separator."""
     return handle.isascii() and _KEY_SEPARATOR not in handle
@@ -340,14 +338,15 @@ def _is_number_type(kind) -> bool:
     return issubclass(kind, (int, float, np.number)) and not issubclass(kind, (bool, np.bool_))
 
 
-def _per_distinct(func, texts) -> np.ndarray:
+def _per_distinct(func, texts, distinct=None) -> np.ndarray:
     """func(text) for every cell of a text column, computed once per distinct text (most columns hold few).
 
     A dict finds each cell's result: text hashes are cached in the text, so
-    this beats factorize, which hashes every cell again.
+    this beats factorize, which hashes every cell again. ``distinct``, the
+    set of the texts, when the caller has it already.
     """
     texts = _cells(texts)
-    results = {text: func(text) for text in set(texts)}
+    results = {text: func(text) for text in (set(texts) if distinct is None else distinct)}
     return _vectorised(results.__getitem__, texts)
 
 

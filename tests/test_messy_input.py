@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from planner.pipeline import load_campaign
-from planner.validate import CREATOR_REQUIRED, _identity_key, identity_keys, parse_numbers
+from planner.validate import CREATOR_REQUIRED, _clean_cell, _identity_key, clean_text, identity_keys, parse_numbers
 from planner.workbook import read_input, table_from_rows
 from tests.conftest import creator, run_cli, write_workbook
 from tests.knapsack_instances import shared_data_dir
@@ -396,6 +396,21 @@ _HANDLE_ANY = _HANDLE_ASCII + "\u00a0\u200bＡé\ufeff"
     lambda alphabet: st.lists(st.text(alphabet=alphabet, max_size=6), max_size=30)))
 def test_handles_keyed_in_bulk_match_each_handle_keyed_alone(handles):
     assert identity_keys(handles).tolist() == [_identity_key(handle) for handle in handles]
+
+
+_CELLS = st.one_of(
+    st.text(alphabet="ab \t\x1c", max_size=4),
+    st.text(alphabet="ab \u00a0e\u0301\x01", max_size=4),
+    st.sampled_from([None, float("nan"), 1.0, 2.5, True]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(_CELLS, min_size=1, max_size=6).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), max_size=80)))
+def test_text_columns_cleaned_in_bulk_match_each_cell_cleaned_alone(cells):
+    # Drawn from a small pool, so that columns of few distinct values (cleaned once per value) come up too.
+    assert clean_text(cells).tolist() == [_clean_cell(cell) for cell in cells]
 
 
 # --------------------------------------------------------------------------- formats, chosen by content
