@@ -267,20 +267,20 @@ def identity_keys(handles) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        One key (str) per handle, as an object array.
+    list of str
+        One key per handle (a list: a set of them, the usual duplicate test, is built faster from one).
     """
     handles = _cells(handles)
     joined = _KEY_SEPARATOR.join(handles)
     if joined.isascii() and joined.count(_KEY_SEPARATOR) == len(handles) - 1:
-        return _object_array(_ascii_keys(joined))
+        return _ascii_keys(joined)
     keys = np.empty(len(handles), dtype=object)
     in_bulk = _vectorised(_keyed_in_bulk, handles).astype(bool)
     if in_bulk.any():
         keys[in_bulk] = _object_array(_ascii_keys(_KEY_SEPARATOR.join(handles[in_bulk])))
     rest = np.flatnonzero(~in_bulk)
     keys[rest] = _object_array(_identity_key(handle) for handle in handles[rest])
-    return keys
+    return keys.tolist()
 
 
 def _keyed_in_bulk(handle: str) -> bool:
@@ -600,7 +600,7 @@ def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     keys = identity_keys(creator)
     if len(set(keys)) == len(keys):  # the usual case, told by a set faster than by factorize
         return
-    codes, _ = pd.factorize(keys)
+    codes, _ = pd.factorize(_object_array(keys))
     counts = np.bincount(codes)
     repeated = (counts[codes] > 1) & (creator != "")
     # Row indices grouped by key (ascending within a key) so each key's rows are one slice, not a scan of the column.

@@ -395,7 +395,7 @@ _HANDLE_ANY = _HANDLE_ASCII + "\u00a0\u200bＡé\ufeff"
 @given(st.sampled_from([_HANDLE_ASCII, _HANDLE_ANY]).flatmap(
     lambda alphabet: st.lists(st.text(alphabet=alphabet, max_size=6), max_size=30)))
 def test_handles_keyed_in_bulk_match_each_handle_keyed_alone(handles):
-    assert identity_keys(handles).tolist() == [_identity_key(handle) for handle in handles]
+    assert identity_keys(handles) == [_identity_key(handle) for handle in handles]
 
 
 _CELLS = st.one_of(
