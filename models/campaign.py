@@ -223,9 +223,11 @@ def tier_of(followers: np.ndarray, bands=DEFAULT_TIERS) -> np.ndarray:
     """Tier name of each follower count (lower bound inclusive); "" if in no band."""
     followers = np.asarray(followers, dtype=float)
     out = np.full(len(followers), "", dtype=object)
+    unnamed = np.ones(len(followers), bool)  # out == "", kept as a mask: comparing text cells is slow
     for band in bands:
-        inside = (followers >= band.min_followers) & (followers < band.max_followers)
-        out[inside & (out == "")] = band.name
+        inside = unnamed & (followers >= band.min_followers) & (followers < band.max_followers)
+        out[inside] = band.name
+        unnamed[inside] = band.name == ""
     return out
 
 

@@ -65,7 +65,12 @@ _NUMBER = re.compile(
     r"(?P<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?P<suffix>[kmb%])?$",
     re.IGNORECASE,
 )
+#: What str.strip removes from ASCII text.
+_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Joins handles to be keyed in one text (:func:`identity_keys`); a handle holding it is keyed on its own.
+_KEY_SEPARATOR = "\x00"
+_LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
 #: Cells sampled to guess whether a text column has few distinct values.
@@ -85,7 +90,11 @@ class ParsedColumn:
     values: np.ndarray
     blank: np.ndarray
     percent: np.ndarray
-    bad: np.ndarray  # why each unparseable cell was refused ("" when fine)
+    bad: np.ndarray  # why each unparseable cell was refused ("" when fine); may be read-only
+
+
+#: The reason every cell of a column of numbers only shares: none.
+_NOTHING_REFUSED = np.array("", dtype=object)
 
 
 @dataclass
@@ -117,14 +126,14 @@ def parse_numbers(values) -> ParsedColumn:
     """
     cells = _cells(values)
     n = len(cells)
+    percent = np.zeros(n, bool)
+    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
+        out = cells.astype(float)
+        # Nothing refused: every cell's reason is one shared "" (a read-only view), not a column of them.
+        return ParsedColumn(out, np.isnan(out), percent, np.broadcast_to(_NOTHING_REFUSED, n))
     out = np.full(n, np.nan)
     blank = np.zeros(n, bool)
-    percent = np.zeros(n, bool)
     bad = np.full(n, "", dtype=object)
-    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
-        out[:] = cells.astype(float)
-        blank[:] = np.isnan(out)
-        return ParsedColumn(out, blank, percent, bad)
     is_number, is_text = _type_masks(cells, _is_number_type, lambda kind: kind is str)
     numbers = np.flatnonzero(is_number)
     out[numbers] = cells[numbers].astype(float)
@@ -190,11 +199,11 @@ def clean_text(values) -> np.ndarray:
     """
     cells = _cells(values)
     if _few_distinct(cells):
-        codes, distinct = pd.factorize(cells)
-        # factorize merges equal cells, and 1.0 == 1 == True: per distinct value only when every
-        # value is text (text never equals a cell of another kind) and no cell was None or NaN.
-        if (codes >= 0).all() and pd.api.types.infer_dtype(distinct, skipna=False) == "string":
-            return _clean_texts(distinct)[codes]
+        distinct = set(cells)
+        # A set merges equal cells, and 1.0 == 1 == True: per distinct value only when every
+        # value is text (text never equals a cell of another kind).
+        if all(isinstance(value, str) for value in distinct):
+            return _per_distinct(_clean_cell, cells, distinct)
     if pd.api.types.infer_dtype(cells, skipna=False) == "string":
         return _clean_texts(cells)
     (is_text,) = _type_masks(cells, lambda kind: issubclass(kind, str))
@@ -210,8 +219,14 @@ def _clean_texts(texts: np.ndarray) -> np.ndarray:
 
     ASCII text, by far the most common, holds nothing that NFC or the
     non-breaking space rule would change, so it is only trimmed, with one C
-    call per cell; the rest is cleaned one by one.
+    call per cell, or not at all when the whole column holds no whitespace
+    (the texts are then returned as they are); the rest is cleaned one by one.
     """
+    joined = "".join(texts)
+    if joined.isascii():
+        if not any(space in joined for space in _ASCII_SPACES):
+            return texts  # nothing to trim: the usual handle column
+        return _vectorised(str.strip, texts)
     is_ascii = _vectorised(str.isascii, texts).astype(bool)
     out = np.empty(len(texts), dtype=object)
     out[is_ascii] = _vectorised(str.strip, texts[is_ascii])
@@ -238,12 +253,56 @@ def _clean_cell(value) -> str:
     return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
 
 
-def identity_key(handle: str) -> str:
-    """Handle as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces."""
-    if handle.isascii():
-        # The same steps, several times faster: NFKC leaves ASCII as it is, casefold is
-        # lower, and of the characters removed only the whitespace is ASCII.
-        return "".join(handle.split()).lower().lstrip("@")
+def identity_keys(handles) -> np.ndarray:
+    """Handles as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces.
+
+    ASCII handles, nearly always the whole column, are keyed all at once, with
+    a few C calls over the column joined into one text (see
+    :func:`_ascii_keys`); any others one by one.
+
+    Parameters
+    ----------
+    handles : sequence of str
+        Cleaned handles (:func:`clean_text`).
+
+    Returns
+    -------
+    list of str
+        One key per handle (a list: a set of them, the usual duplicate test, is built faster from one).
+    """
+    handles = _cells(handles)
+    joined = _KEY_SEPARATOR.join(handles)
+    if joined.isascii() and joined.count(_KEY_SEPARATOR) == len(handles) - 1:
+        return _ascii_keys(joined)
+    keys = np.empty(len(handles), dtype=object)
+    in_bulk = _vectorised(_keyed_in_bulk, handles).astype(bool)
+    if in_bulk.any():
+        keys[in_bulk] = _object_array(_ascii_keys(_KEY_SEPARATOR.join(handles[in_bulk])))
+    rest = np.flatnonzero(~in_bulk)
+    keys[rest] = _object_array(_identity_key(handle) for handle in handles[rest])
+    return keys.tolist()
+
+
+def _keyed_in_bulk(handle: str) -> bool:
+    """Whether :func:`_ascii_keys` may key this handle: ASCII, without the separator."""
+    return handle.isascii() and _KEY_SEPARATOR not in handle
+
+
+def _ascii_keys(joined: str) -> list:
+    """Keys of ASCII handles joined by the separator: :func:`_identity_key`'s steps, each one C call for them all.
+
+    For ASCII, NFKC changes nothing and casefold is lower; of the characters
+    removed only the whitespace is ASCII, and the separator is not whitespace,
+    so removing it all at once leaves each handle's boundaries in place.
+    """
+    text = (_KEY_SEPARATOR + "".join(joined.split()).lower()).replace(_KEY_SEPARATOR + "@", _KEY_SEPARATOR)
+    if _KEY_SEPARATOR + "@" in text:  # rare handles starting '@@': a regular expression, slower, for what is left
+        text = _LEADING_ATS.sub(_KEY_SEPARATOR, text)
+    return text[1:].split(_KEY_SEPARATOR)
+
+
+def _identity_key(handle: str) -> str:
+    """One handle's key (see :func:`identity_keys`)."""
     text = unicodedata.normalize("NFKC", handle)
     text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0\s]", "", text).casefold()
     return text.lstrip("@")
@@ -279,19 +338,26 @@ def _is_number_type(kind) -> bool:
     return issubclass(kind, (int, float, np.number)) and not issubclass(kind, (bool, np.bool_))
 
 
-def _per_distinct(func, texts) -> np.ndarray:
-    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few)."""
-    codes, distinct = pd.factorize(_cells(texts))
-    return _object_array(func(text) for text in distinct)[codes]
+def _per_distinct(func, texts, distinct=None) -> np.ndarray:
+    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few).
+
+    A dict finds each cell's result: text hashes are cached in the text, so
+    this beats factorize, which hashes every cell again. ``distinct``, the
+    set of the texts, when the caller has it already.
+    """
+    texts = _cells(texts)
+    results = {text: func(text) for text in (set(texts) if distinct is None else distinct)}
+    return _vectorised(results.__getitem__, texts)
 
 
 def _count_control(texts: np.ndarray) -> int:
     """How many texts hold a control character.
 
     Printable text holds none, so when the whole column joined is printable
-    (the usual case; one C scan) no text is searched.
+    (the usual case; one C scan) no text is searched. A column of few
+    distinct texts joins only those.
     """
-    if "".join(texts).isprintable():
+    if "".join(set(texts) if _few_distinct(texts) else texts).isprintable():
         return 0
     return sum(bool(_CONTROL.search(text)) for text in texts)
 
@@ -530,10 +596,11 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
-    """One problem per row whose handle is another row's once normalised (:func:`identity_key`), naming all their rows."""
-    codes, distinct = pd.factorize(_object_array([identity_key(handle) for handle in creator.tolist()]))
-    if len(distinct) == len(codes):
+    """One problem per row whose handle is another row's once normalised (:func:`identity_keys`), naming all their rows."""
+    keys = identity_keys(creator)
+    if len(set(keys)) == len(keys):  # the usual case, told by a set faster than by factorize
         return
+    codes, _ = pd.factorize(_object_array(keys))
     counts = np.bincount(codes)
     repeated = (counts[codes] > 1) & (creator != "")
     # Row indices grouped by key (ascending within a key) so each key's rows are one slice, not a scan of the column.
@@ -786,13 +853,13 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
     """Match group names case-insensitively; warn about rules on groups with no creators."""
     aligned = []
     for dimension in DIMENSIONS:
-        codes, distinct = pd.factorize(creators[dimension].to_numpy(object))
+        column = creators[dimension].to_numpy(object)
+        distinct = dict.fromkeys(column)  # in the order they first appear
         spelling = {}
         for value in distinct:
             spelling.setdefault(value.casefold(), value)
-        aligned_names = _object_array(spelling[value.casefold()] for value in distinct)
-        if (aligned_names != distinct).any():  # usually every value is spelled one way: nothing to rewrite
-            creators[dimension] = aligned_names[codes]
+        if len(spelling) < len(distinct):  # usually every value is spelled one way: nothing to rewrite
+            creators[dimension] = _per_distinct(lambda value: spelling[value.casefold()], column)
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
             has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))

@@ -24,6 +24,7 @@ import contextlib
 import csv
 import gc
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -671,7 +672,8 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     InputError
         When no row within the first :data:`HEADER_SEARCH_ROWS` holds a required column.
     """
-    import pandas as pd  # imported late: a refused file never pays for pandas
+    import numpy as np  # imported late: a refused file never pays for numpy or pandas
+    import pandas as pd
 
     header_index = _header_row(rows, required, synonyms)
     if header_index is None:
@@ -683,13 +685,14 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     width = len(written)
     below = rows[header_index + 1:]
     with _collector_paused():
-        if set(map(len, below)) <= {width}:
-            body = below  # calamine's rows all have the sheet's width, the header's: used as they are
-        else:  # CSV rows may be shorter or longer than the header
-            body = [list(r[:width]) + [""] * (width - len(r)) for r in below]
-        numbers = range(header_index + 2, header_index + 2 + len(body))
+        if not set(map(len, below)) <= {width}:  # CSV rows may be shorter or longer than the header
+            below = [list(r[:width]) + [""] * (width - len(r)) for r in below]
+        # One 2-D array of the cells, filled in C, so every later step works on whole columns.
+        grid = np.fromiter(itertools.chain.from_iterable(below), dtype=object, count=len(below) * width)
+        grid = grid.reshape(len(below), width)
+        numbers = np.arange(header_index + 2, header_index + 2 + len(grid))
         excel_rows = pd.Series(numbers)
-        columns, problems = _columns(written, body, excel_rows, sheet, synonyms, header_index + 1)
+        columns, problems = _columns(written, grid, excel_rows, sheet, synonyms, header_index + 1)
         headers, letters = {}, {}
         for position, (name, cell) in enumerate(zip(columns, written)):
             headers[name] = _shown(cell)  # as written, on one line (headers may hold line breaks)
@@ -699,18 +702,12 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
             for name, col_letter in letters.items():
                 if col_letter == letter:
                     missing[(row, name)] = formula
-        formula_rows = {row for row, _ in missing}
-        # Most rows start with a visible character: only the others need the full blank test.
-        keep = [
-            (type(cells[0]) is str and cells[0][:1] > " " and cells[0][0] not in _BLANK_MARKS) if cells else False
-            for cells in body
-        ]
-        keep = [kept or not _is_blank_row(cells) or number in formula_rows
-                for kept, number, cells in zip(keep, numbers, body)]
-        if not all(keep):  # blank rows are dropped, unless they hold a formula to report
-            body = [cells for cells, kept in zip(body, keep) if kept]
+        formula_rows = [row for row, _ in missing]
+        keep = ~_blank_rows(grid) | np.isin(numbers, formula_rows)
+        if not keep.all():  # blank rows are dropped, unless they hold a formula to report
+            grid = grid[keep]
             excel_rows = excel_rows[keep].reset_index(drop=True)
-        table = pd.DataFrame(body, columns=columns, dtype=object)
+        table = pd.DataFrame(grid, columns=columns, dtype=object, copy=False)
     headed = [position for position, cell in enumerate(written) if not _is_blank(cell)]
     problems += merged_cell_problems(rows, sheet, header_index, headed, written)
     return RawSheet(sheet, table, excel_rows, headers, missing, problems)
@@ -741,7 +738,7 @@ def _header_row(rows, required, synonyms):
     return fallback
 
 
-def _columns(written, body, excel_rows, sheet, synonyms, header_row):
+def _columns(written, grid, excel_rows, sheet, synonyms, header_row):
     """Column names for each position, and problems with repeated names."""
     normalised = [normalise_header(c) for c in written]
     positions = {}
@@ -757,11 +754,11 @@ def _columns(written, body, excel_rows, sheet, synonyms, header_row):
         for other in where:
             if other == first or (exact and normalised[other] != name):
                 continue  # the canonical name wins over its synonyms; the synonym column stays an extra column
-            difference = _first_difference(body, first, other)
+            difference = _first_difference(grid[:, first], grid[:, other])
             if difference is None:
                 continue
             index, count = difference
-            a, b = body[index][first], body[index][other]
+            a, b = grid[index, first], grid[index, other]
             more = f" (and {count - 1} more row(s))" if count > 1 else ""
             problems.append(
                 Problem(
@@ -782,8 +779,8 @@ def _shown(cell) -> str:
     return " ".join(str(cell).split()) if cell is not None else ""
 
 
-def _first_difference(body, a, b):
-    """(first row index, number of rows) where columns a and b differ; None when they agree.
+def _first_difference(left, right):
+    """(first row index, number of rows) where two columns of cells differ; None when they agree.
 
     Blank equals blank, text is compared trimmed, numbers as numbers (so
     ``48.5M`` equals ``48500000`` and ``1,200`` equals ``1200``).
@@ -792,10 +789,8 @@ def _first_difference(body, a, b):
 
     from planner.validate import clean_text, parse_numbers  # the one number reader; imported late (validate imports us)
 
-    if not body:
+    if not len(left):
         return None
-    left = [r[a] for r in body]
-    right = [r[b] for r in body]
     text_left, text_right = clean_text(left), clean_text(right)
     same = text_left == text_right
     if not same.all():
@@ -861,6 +856,35 @@ def _is_blank(value) -> bool:
     return False
 
 
-def _is_blank_row(cells) -> bool:
-    """True when every cell of the row is blank (checked up to the first that is not)."""
-    return all(map(_is_blank, cells))
+def _blank_rows(grid):
+    """Which rows of a 2-D object array hold only blank cells (see :func:`_is_blank`).
+
+    A column of numbers only settles its rows in one vectorised step (a number
+    is blank only when NaN), and in most sheets the first such column shows
+    every row holds a value. Rows still undecided are then tested cell by cell,
+    one column at a time. Which columns are tried first is only a guess at
+    speed: either way gives the same rows.
+    """
+    import numpy as np
+    import pandas as pd
+
+    blank = np.ones(len(grid), bool)
+    deferred = []
+    for position in range(grid.shape[1]):
+        undecided = np.flatnonzero(blank)
+        if not len(undecided):
+            return blank
+        if type(grid[undecided[0], position]) is not float:
+            deferred.append(position)
+            continue
+        cells = grid[:, position] if len(undecided) == len(grid) else grid[undecided, position]
+        if pd.api.types.infer_dtype(cells, skipna=False) == "floating":
+            blank[undecided] = np.isnan(cells.astype(float))
+        else:
+            deferred.append(position)
+    for position in deferred:
+        undecided = np.flatnonzero(blank)
+        if not len(undecided):
+            break
+        blank[undecided] = np.frompyfunc(_is_blank, 1, 1)(grid[undecided, position]).astype(bool)
+    return blank

@@ -22,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from planner.pipeline import load_campaign
-from planner.validate import CREATOR_REQUIRED, parse_numbers
+from planner.validate import CREATOR_REQUIRED, _clean_cell, _identity_key, clean_text, identity_keys, parse_numbers
 from planner.workbook import read_input, table_from_rows
 from tests.conftest import creator, run_cli, write_workbook
 from tests.knapsack_instances import shared_data_dir
@@ -205,6 +207,24 @@ def test_blank_and_padding_rows_are_skipped_and_rows_keep_excel_numbers(tmp_path
     assert len(error_lines(text)) == 1, text
 
 
+def test_blank_rows_are_found_whatever_the_cells_types():
+    nan = float("nan")
+    rows = [
+        list(CREATOR_REQUIRED),
+        ["alice", "beauty", 10_000.0, 0.05, 100.0],
+        ["", "", nan, nan, nan],  # blank: NaN numbers, empty text
+        [" ", "\u00a0", nan, nan, "\u200b"],  # blank: invisible text only
+        ["", "", nan, 0.04, nan],  # a number in the second number column
+        ["", "", nan, nan, "x"],  # text after the numbers
+        ["", "", nan, nan, nan],  # blank, but its followers cell is a formula with no saved value
+        [False, "", nan, nan, nan],  # false is a value
+        ["", "", "", nan, nan],  # blank: followers holds text in this row only
+    ]
+    sheet = table_from_rows(rows, "Creators", CREATOR_REQUIRED, {}, {(7, "C"): ("=B7*2", "formula has no saved value")})
+    assert sheet.rows.tolist() == [2, 5, 6, 7, 8]
+    assert sheet.table["creator"].tolist() == ["alice", "", "", "", False]
+
+
 def test_csv_padding_rows_and_empty_extra_columns_are_ignored(tmp_path):
     text = "creator,niche,followers,engagement_rate,cost_per_post,,,\r\n"
     padding = ",,,,,,,\r\n"
@@ -363,6 +383,34 @@ def test_duplicate_creators_after_unicode_normalisation_name_every_row(tmp_path)
     for row in range(2, 2 + len(variants)):
         find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate creator", rows_named))
     assert len(error_lines(text)) == len(variants)
+
+
+#: Handle characters that key differently: case, '@', ASCII whitespace (\x1c is whitespace to Python),
+#: the separator the bulk keying joins handles with (\x00), invisible and full-width characters.
+_HANDLE_ASCII = "aB@ \t\x1c\x00"
+_HANDLE_ANY = _HANDLE_ASCII + "\u00a0\u200bＡé\ufeff"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.sampled_from([_HANDLE_ASCII, _HANDLE_ANY]).flatmap(
+    lambda alphabet: st.lists(st.text(alphabet=alphabet, max_size=6), max_size=30)))
+def test_handles_keyed_in_bulk_match_each_handle_keyed_alone(handles):
+    assert identity_keys(handles) == [_identity_key(handle) for handle in handles]
+
+
+_CELLS = st.one_of(
+    st.text(alphabet="ab \t\x1c", max_size=4),
+    st.text(alphabet="ab \u00a0e\u0301\x01", max_size=4),
+    st.sampled_from([None, float("nan"), 1.0, 2.5, True]),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(_CELLS, min_size=1, max_size=6).flatmap(
+    lambda pool: st.lists(st.sampled_from(pool), max_size=80)))
+def test_text_columns_cleaned_in_bulk_match_each_cell_cleaned_alone(cells):
+    # Drawn from a small pool, so that columns of few distinct values (cleaned once per value) come up too.
+    assert clean_text(cells).tolist() == [_clean_cell(cell) for cell in cells]
 
 
 # --------------------------------------------------------------------------- formats, chosen by content
