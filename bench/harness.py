@@ -837,9 +837,10 @@ def main(argv=None) -> int:
     parser.add_argument("--render-only", action="store_true", help="only rewrite RESULTS.md and the chart from the results JSON")
     parser.add_argument("--sweep", action="store_true", help="also run the sweep benchmark")
     parser.add_argument("--sweep-budgets", default="20000:216000:4000", help="budgets for the typical sample's sweep (default: 50 budgets)")
-    parser.add_argument("--sweep-generated", type=_count, default=2000, help="creators in the generated sweep campaign (default 2000)")
-    parser.add_argument("--sweep-generated-budgets", default="50000:150000:10000", help="budgets for the generated campaign's sweep")
-    parser.add_argument("--sweep-gap", type=float, default=0.001)
+    parser.add_argument("--sweep-generated", type=_count, default=10_000, help="creators in the generated sweep campaign (default 10,000)")
+    parser.add_argument("--sweep-generated-budgets", default="255000:750000:5000",
+                        help="budgets for the generated campaign's sweep (default: 100 budgets)")
+    parser.add_argument("--sweep-gap", type=float, default=0.0001, help="gap per sweep point (default 0.0001, the planner's)")
     parser.add_argument("--no-sweep-typical", action="store_true", help="sweep only the generated campaign")
     parser.add_argument("--no-sweep-workers-1", action="store_true", help="skip the extra `sweep --workers 1` run")
     args = parser.parse_args(argv)

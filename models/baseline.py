@@ -47,7 +47,7 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
     count_left = []  # creators left under each max_creators rule
     count_of = {}  # dimension (or "all") -> per-creator index into count_left
     for group in campaign.groups:
-        members = creators[group.dimension].to_numpy() == group.group
+        members = campaign.members(group.dimension, group.group)
         if group.max_share is not None and settings.share_basis == "budget":
             _member_of(share_of, group.dimension, members, len(share_left))
             share_left.append(group.max_share * budget + slack)
@@ -64,26 +64,33 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
     cost_list, value_list, max_list = cost.tolist(), value.tolist(), max_posts.tolist()
     posts_list = [0] * n
     state = {"spend_left": budget + slack, "engagement": 0.0}
+    cap_left = cap + slack
 
     def try_add(i: int, k: int) -> bool:
         """Add k posts to creator i if every respected rule still holds."""
+        # (The hot loop of a million-creator plan: plain loops, no lists built per call.)
         now = posts_list[i]
         extra = k * cost_list[i]
-        if now + k > max_list[i] or (now + k) * cost_list[i] > cap + slack or extra > state["spend_left"]:
+        if now + k > max_list[i] or (now + k) * cost_list[i] > cap_left or extra > state["spend_left"]:
             return False
-        touched = [c for c in (codes[i] for codes in share_of) if c >= 0]
-        for c in touched:
-            if extra > share_left[c]:
+        for codes in share_of:
+            c = codes[i]
+            if c >= 0 and extra > share_left[c]:
                 return False
-        counted = [c for c in (codes[i] for codes in count_of) if c >= 0] if now == 0 else []
-        for c in counted:
-            if count_left[c] < 1:
-                return False
-        for c in touched:
-            share_left[c] -= extra
-        for c in counted:
-            count_left[c] -= 1
-        state["engagement"] += value_list[i] * sum(decay ** j for j in range(now, now + k))
+        if now == 0:
+            for codes in count_of:
+                c = codes[i]
+                if c >= 0 and count_left[c] < 1:
+                    return False
+            for codes in count_of:
+                c = codes[i]
+                if c >= 0:
+                    count_left[c] -= 1
+        for codes in share_of:
+            c = codes[i]
+            if c >= 0:
+                share_left[c] -= extra
+        state["engagement"] += value_list[i] * (decay ** now if k == 1 else sum(decay ** j for j in range(now, now + k)))
         posts_list[i] = now + k
         state["spend_left"] -= extra
         return True

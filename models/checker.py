@@ -133,7 +133,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
     basis = budget if settings.share_basis == "budget" else spend.sum()
     basis_word = "budget" if settings.share_basis == "budget" else "planned spend"
     for group in campaign.groups:
-        members = creators[group.dimension].to_numpy() == group.group
+        members = campaign.members(group.dimension, group.group)
         group_spend = spend[members].sum()
         share = group_spend / basis if basis > 0 else 0.0
         label = f"{group.dimension} {group.group}"
@@ -190,7 +190,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
 
     total = spend.sum()
     for mix in campaign.mixes:
-        members = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups))
+        members = campaign.members(mix.dimension, mix.groups)
         share = spend[members].sum() / total if total > 0 else None
         grow_cost = _cheapest(cost[members & can_grow]) / total if total > 0 else 0.0
         shrink_cost = _cheapest(cost[members & booked]) / total if total > 0 else 0.0

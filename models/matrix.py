@@ -158,7 +158,7 @@ def build_matrix(campaign: Campaign) -> MatrixProgram:
     all_columns = np.arange(len(creator))
     of_spend = settings.share_basis == "spend"
     for group in campaign.groups:
-        mask = creators[group.dimension].to_numpy() == group.group
+        mask = campaign.members(group.dimension, group.group)
         for bound, sense in ((group.min_share, ">="), (group.max_share, "<=")):
             if bound is None:
                 continue
@@ -174,7 +174,7 @@ def build_matrix(campaign: Campaign) -> MatrixProgram:
         if group.max_creators is not None:
             rows.rule(f"{group.dimension}_max_creators:{group.group}", booked, 1.0, "<=", group.max_creators, 1)
     for mix in campaign.mixes:
-        mask = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups))
+        mask = campaign.members(mix.dimension, mix.groups)
         for bound, sense in ((mix.min_share, ">="), (mix.max_share, "<=")):
             if bound is None:
                 continue

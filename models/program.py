@@ -289,7 +289,7 @@ def _add_group_shares(program: Program, elastic: bool) -> None:
     for rule in campaign.groups:
         if rule.min_share is None and rule.max_share is None:
             continue
-        mask = campaign.creators[rule.dimension].to_numpy() == rule.group
+        mask = campaign.members(rule.dimension, rule.group)
         group_spend = _spend_terms(program, mask)
         for bound, sense in ((rule.min_share, ">="), (rule.max_share, "<=")):
             if bound is None:
@@ -309,7 +309,7 @@ def _add_group_counts(program: Program, elastic: bool) -> None:
     for rule in campaign.groups:
         if rule.min_creators is None and rule.max_creators is None:
             continue
-        members = np.flatnonzero(campaign.creators[rule.dimension].to_numpy() == rule.group)
+        members = np.flatnonzero(campaign.members(rule.dimension, rule.group))
         terms = [(booked[i], 1.0) for i in members.tolist() if i in booked]
         if rule.min_creators is not None:
             name = f"{rule.dimension}_min_creators:{rule.group}"

@@ -121,7 +121,7 @@ def precheck(campaign: Campaign) -> list:
             ))
 
     for rule in campaign.groups:
-        members = (creators[rule.dimension].to_numpy() == rule.group) & bookable
+        members = campaign.members(rule.dimension, rule.group) & bookable
         sheet = _SHEETS[rule.dimension]
         where = f"{sheet} sheet, {rule.dimension} {rule.group}"
         key = f"{rule.dimension}_{{}}:{rule.group}"
@@ -147,7 +147,7 @@ def precheck(campaign: Campaign) -> list:
                     (key.format("min_share"),),
                 ))
     for mix in campaign.mixes:
-        members = np.isin(creators[mix.dimension].to_numpy(), list(mix.groups)) & bookable
+        members = campaign.members(mix.dimension, mix.groups) & bookable
         if mix.min_share and not members.any():
             problems.append(Conflict(
                 f"mix {mix.describe()}, but no creator in {' or '.join(mix.groups)} can be booked",

@@ -263,7 +263,7 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
                     continue
                 key = (group.dimension, group.group)
                 if key not in members_of:
-                    members_of[key] = creators[group.dimension].to_numpy() == group.group
+                    members_of[key] = campaign.members(group.dimension, group.group)
                 members = members_of[key]
                 group_spend = spend[members].sum() + package
                 new_total = total + package

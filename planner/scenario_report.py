@@ -57,7 +57,7 @@ def scenarios_table(results, tiers) -> pd.DataFrame:
                 marginal_engagement_per_1000=marginal[k],
             )
             for tier in tiers:
-                members = campaign.creators["tier"].to_numpy() == tier
+                members = campaign.members("tier", tier)
                 row[f"share_{tier}"] = spend[members].sum() / plan.spend if plan.spend > 0 else 0.0
             row["status"] = plan.outcome.status.value
             row["gap"] = plan.outcome.gap
