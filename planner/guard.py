@@ -39,6 +39,8 @@ XML that the planner itself parses goes through :mod:`defusedxml`, and
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
 import os
 import posixpath
@@ -47,6 +49,7 @@ import struct
 import sys
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -83,6 +86,8 @@ _CHUNK = 1 << 20
 #: Sheets at least this large (uncompressed) are measured in bulk with numpy; smaller ones
 #: never import it (a refused file stays cheap).
 BULK_SCAN_BYTES = 8 * 1024 * 1024
+#: Threads parsing a big sheet's regions while it is inflated (see :func:`scan_sheet`).
+PARSE_THREADS = 2
 #: A single XML tag (or text run) longer than this is not something Excel writes.
 _MAX_CARRY = 8 * 1024 * 1024
 
@@ -568,7 +573,21 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
     carry = b""
     tail = b""
     bulk = _BulkScanner() if info.file_size >= BULK_SCAN_BYTES else None
-    with closing(inflate(path, info, label)) as chunks:
+    # A big sheet's cells are parsed two regions at a time in threads (numpy lets go of the
+    # interpreter while it scans: twice as fast on two cores) and collected in sheet order.
+    parsing = ThreadPoolExecutor(PARSE_THREADS) if bulk is not None and cells is not None else None
+    pending = collections.deque()  # (parse of a region, the region, its cut), in sheet order
+
+    def settle(limit: int) -> None:
+        """Collect parsed regions, oldest first, until at most ``limit`` are in flight."""
+        while len(pending) > limit:
+            parse, region, cut = pending.popleft()
+            if cells.active and _collected(cells.settle(parse.result()), region, cut, extent, state):
+                continue
+            _note_formulas(region, cut, extent)  # out of pattern: measured as any region is
+            _scan_region(region[:cut], extent, state, sheet, label)
+
+    with closing(inflate(path, info, label)) as chunks, (parsing or contextlib.nullcontext()):
         for chunk in chunks:
             if _declares_dtd(tail, chunk):
                 raise InputError(Problem(label, _dtd_message(info.filename)))
@@ -587,6 +606,14 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
                     Problem(label, f"the sheet '{sheet}' holds a single XML tag or text longer than "
                             f"{_size(_MAX_CARRY)}; it is not a sheet a spreadsheet program writes; refused unread")
                 )
+            if (parsing is not None and cells.active and cells.place == "data"
+                    and buffer.find(b"</sheetData>", 0, cut) < 0):
+                region = bytes(buffer[:cut + 16]).ljust(cut + 16, b"\0")
+                pending.append((parsing.submit(cells.parse_or_refusal, region, 0, cut), region, cut))
+                settle(PARSE_THREADS)
+                continue
+            if pending:
+                settle(0)
             if cells is not None and cells.active and _collected(cells.feed(buffer, cut), buffer, cut, extent, state):
                 continue
             if bulk is None:
@@ -595,6 +622,8 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
                 _scan_region(region, extent, state, sheet, label)
             elif not bulk.measure(buffer, cut, extent, state, sheet, label):
                 _scan_region(bytes(buffer[:cut]), extent, state, sheet, label)
+        if pending:
+            settle(0)
     if carry and not (cells is not None and cells.active
                       and _collected(cells.feed(carry, len(carry)), carry, len(carry), extent, state)):
         _note_formulas(carry, len(carry), extent)

@@ -126,12 +126,21 @@ class PlainSheet:
 
     def _cells(self, buffer, start: int, stop: int):
         """Collect the cells between ``start`` and ``stop`` (whole tags); returns what :meth:`feed` does."""
+        return self.commit(self.parse(buffer, start, stop))
+
+    def parse(self, buffer, start: int, stop: int):
+        """The cells between ``start`` and ``stop`` (whole tags, inside ``<sheetData>``), not yet collected.
+
+        Touches nothing shared, so regions can be parsed in several threads at once (numpy
+        lets go of the interpreter while it scans); :meth:`commit` then collects them in
+        order. ``buffer`` is read up to 16 bytes past ``stop``. Raises NotPlain.
+        """
         np = self.np
         a = np.frombuffer(buffer, dtype=np.uint8)
         words = _strided(np, buffer, "<u8")  # the 8 bytes from each offset, the first in the low byte
         opens = np.flatnonzero(a[start:stop] == 60)
         if not opens.size:
-            return 0, None, None
+            return None
         opens += start
         head = _at(words, opens)
         is_cell = (head & _low(6)) == _word(b'<c r="')
@@ -159,11 +168,10 @@ class PlainSheet:
         kind, style = self._attributes(a, after_ref, next_tag - 1 - empty)
         rows, columns, kind, style = rows[valued], columns[valued], kind[valued], style[valued]
         if not rows.size:
-            return 0, None, None
+            return None
         keys = rows.astype(np.int64) * 16384 + columns
-        if keys[0] <= self.last_key or (rows.size > 1 and not (np.diff(keys) > 0).all()):
+        if rows.size > 1 and not (np.diff(keys) > 0).all():
             raise NotPlain  # out of order, or a cell given twice
-        self.last_key = int(keys[-1])
         value_start = value_tag + 3
         lengths = value_end - value_start
         if not (lengths > 0).all():
@@ -173,21 +181,57 @@ class PlainSheet:
         flag = kind == 98
         if not (number | text | flag).all():
             raise NotPlain  # errors, dates, inline or formula strings
+        styles, numbers, texts, flags = set(), None, None, None
         if number.any():
-            self.styles.update(np.unique(style[number & (style >= 0)]).tolist())
-            values = _numbers(np, a, value_start[number], lengths[number])
-            self.numbers.append((rows[number], columns[number], values))
+            styles = set(np.unique(style[number & (style >= 0)]).tolist())
+            numbers = (rows[number], columns[number], _numbers(np, a, value_start[number], lengths[number]))
         if text.any():
             index = _whole_numbers(np, a, value_start[text], lengths[text], 9).astype(np.int32)
-            self.texts.append((rows[text], columns[text], index))
+            texts = (rows[text], columns[text], index)
         if flag.any():
             values = _whole_numbers(np, a, value_start[flag], lengths[flag], 1)
             if (values > 1).any():
                 raise NotPlain
-            self.flags.append((rows[flag], columns[flag], values == 1))
+            flags = (rows[flag], columns[flag], values == 1)
         far_row, far_column = int(np.argmax(rows)), int(np.argmax(columns))  # the first to reach each
-        return (rows.size, (int(rows[far_row]), int(columns[far_row])),
-                (int(rows[far_column]), int(columns[far_column])))
+        found = (rows.size, (int(rows[far_row]), int(columns[far_row])),
+                 (int(rows[far_column]), int(columns[far_column])))
+        return int(keys[0]), int(keys[-1]), styles, numbers, texts, flags, found
+
+    def parse_or_refusal(self, buffer, start: int, stop: int):
+        """:meth:`parse`, returning its NotPlain instead of raising it (for :meth:`settle`)."""
+        try:
+            return self.parse(buffer, start, stop)
+        except NotPlain as refusal:
+            return refusal
+
+    def commit(self, parsed):
+        """Collect a region :meth:`parse` read (regions in sheet order); returns what :meth:`feed` does."""
+        if parsed is None:
+            return 0, None, None
+        first_key, last_key, styles, numbers, texts, flags, found = parsed
+        if first_key <= self.last_key:
+            raise NotPlain  # out of order, or a cell given twice
+        self.last_key = last_key
+        self.styles.update(styles)
+        for collected, part in ((self.numbers, numbers), (self.texts, texts), (self.flags, flags)):
+            if part is not None:
+                collected.append(part)
+        return found
+
+    def settle(self, parsed):
+        """:meth:`commit`, or None (and collecting stops) when the region was out of pattern.
+
+        ``parsed`` is what :meth:`parse` returned, or the NotPlain it raised.
+        """
+        if isinstance(parsed, NotPlain):
+            self.stop()
+            return None
+        try:
+            return self.commit(parsed)
+        except NotPlain:
+            self.stop()
+            return None
 
     def _references(self, words, cells):
         """Row and column numbers (1-based) of each cell's ``r="A1"``, and where its tag goes on.

@@ -22,6 +22,7 @@ import pytest
 from openpyxl import Workbook
 
 from planner import guard, plain_xlsx, workbook
+from planner.errors import InputError
 from planner.workbook import read_input
 from tests.conftest import REPO, SAMPLES, assert_same_rows
 
@@ -315,3 +316,45 @@ def test_workbooks_laid_out_unusually_are_read_by_calamine(tmp_path, change):
         for name, data in entries.items():
             archive.writestr(name, data)
     assert bulk_sheets(path) == (None, {}, {})
+
+
+def _with_cell_replaced(source, target, row: int, cell: str):
+    """A copy of a generated workbook whose Creators sheet has cell D<row> replaced by ``cell``."""
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in archive.infolist():
+            data = archive.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                start = data.index(f'<c r="D{row}"'.encode())
+                end = data.index(b"</c>", start) + 4
+                data = data[:start] + cell.encode() + data[end:]
+            out.writestr(info.filename, data)
+    return target
+
+
+@pytest.mark.parametrize("row", [2, 20_000, 39_990])
+def test_a_big_sheet_out_of_pattern_midway_is_measured_and_read_like_calamine(tmp_path, row):
+    """Regions are parsed in threads ahead of the scan: one out of pattern hands the rest back to it."""
+    generate = _generate_module()
+    plain = tmp_path / "c40k.xlsx"
+    generate.write_workbook(generate.generate_roster(40_000, seed=5), generate.campaign_rules(40_000), plain)
+    path = _with_cell_replaced(plain, tmp_path / "formula.xlsx", row, f'<c r="D{row}"><f>1+1</f><v>2</v></c>')
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        assert info.file_size >= guard.BULK_SCAN_BYTES
+        measured = guard.scan_sheet(path, info, "Creators", str(path))
+        cells = plain_xlsx.PlainSheet()
+        collected = guard.scan_sheet(path, info, "Creators", str(path), cells)
+    assert not cells.active
+    fields = ("rows", "columns", "filled", "far_row_cell", "far_column_cell", "has_formulas")
+    assert [getattr(collected, f) for f in fields] == [getattr(measured, f) for f in fields]
+    assert collected.has_formulas and collected.rows == 40_001
+    assert "creators" not in assert_read_alike(path)
+
+
+def test_a_far_cell_midway_through_a_big_sheet_is_refused(tmp_path):
+    generate = _generate_module()
+    plain = tmp_path / "c40k.xlsx"
+    generate.write_workbook(generate.generate_roster(40_000, seed=5), generate.campaign_rules(40_000), plain)
+    path = _with_cell_replaced(plain, tmp_path / "far.xlsx", 20_000, '<c r="XFD1048577"><v>1</v></c>')
+    with pytest.raises(InputError, match="XFD1048577"):
+        read_input(path)
