@@ -334,10 +334,20 @@ def main():
     # Solver files and scenario workers (which inherit TMPDIR) all write inside it; it goes on every exit.
     os.environ["TMPDIR"] = private
     tempfile.tempdir = private
+    code = 0
     try:
         cli(standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        raise
     finally:
         shutil.rmtree(private, ignore_errors=True)
+        core = sys.modules.get("planner.core")
+        if core is not None and core.abandoned():
+            # An interrupted HiGHS solve that has not stopped yet: leave without finalising.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code if isinstance(code, int) else 1)
 
 
 if __name__ == "__main__":

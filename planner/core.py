@@ -342,7 +342,21 @@ def _cancel(highs) -> None:
     and an interrupted planner must stop at once: the process is about to exit.
     """
     highs.cancelSolve()
-    highs.wait(CANCEL_WAIT)
+    if not highs.wait(CANCEL_WAIT)[0]:
+        _ABANDONED.append(highs)
+
+
+#: HiGHS solves cancelled but still running (see :func:`abandoned`).
+_ABANDONED: list = []
+
+
+def abandoned() -> bool:
+    """True when a cancelled HiGHS solve is still running in its thread.
+
+    Such a process must leave with ``os._exit``: finalising the interpreter would destroy
+    the running solver thread, which aborts the process (SIGABRT) instead of exiting.
+    """
+    return any(not highs.wait(0)[0] for highs in _ABANDONED)
 
 
 def _pass(highs, program: MatrixProgram, columns: np.ndarray, lower, upper, row_lower, row_upper, integer: bool,
