@@ -64,14 +64,14 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
     cost_list, value_list, max_list = cost.tolist(), value.tolist(), max_posts.tolist()
     posts_list = [0] * n
     state = {"spend_left": budget + slack, "engagement": 0.0}
-    cap_left = cap + slack
+    cap_limit = cap + slack
 
     def try_add(i: int, k: int) -> bool:
         """Add k posts to creator i if every respected rule still holds."""
         # (The hot loop of a million-creator plan: plain loops, no lists built per call.)
         now = posts_list[i]
         extra = k * cost_list[i]
-        if now + k > max_list[i] or (now + k) * cost_list[i] > cap_left or extra > state["spend_left"]:
+        if now + k > max_list[i] or (now + k) * cost_list[i] > cap_limit or extra > state["spend_left"]:
             return False
         for codes in share_of:
             c = codes[i]

@@ -63,6 +63,14 @@ class MatrixProgram:
         """The column solution for posts per creator (slot k is on when posts > k)."""
         return (posts[self.creator] > self.slot).astype(float)
 
+    def entries(self, columns: np.ndarray) -> tuple:
+        """(starts, positions) of the sub-matrix of ``columns`` (indices): its CSC column starts
+        (len = columns + 1), and where its entries sit in ``index`` and ``value``."""
+        counts = np.diff(self.start)[columns]
+        start = np.zeros(len(columns) + 1, dtype=np.int64)
+        np.cumsum(counts, out=start[1:])
+        return start, np.repeat(self.start[columns], counts) + (np.arange(start[-1]) - np.repeat(start[:-1], counts))
+
     def activity(self, x: np.ndarray) -> np.ndarray:
         """Row activities A x."""
         counts = np.diff(self.start)
@@ -251,10 +259,7 @@ def set_matrix_budget(program: MatrixProgram, campaign: Campaign) -> Optional[Ma
 def _keep_columns(program: MatrixProgram, keep: np.ndarray) -> None:
     """Drop the columns not in ``keep`` (a boolean mask), in place."""
     columns = np.flatnonzero(keep)
-    counts = np.diff(program.start)[columns]
-    start = np.zeros(len(columns) + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
-    take = np.repeat(program.start[columns], counts) + (np.arange(start[-1]) - np.repeat(start[:-1], counts))
+    start, take = program.entries(columns)
     program.creator, program.slot = program.creator[columns], program.slot[columns]
     program.objective, program.col_upper = program.objective[columns], program.col_upper[columns]
     program.start, program.index, program.value = start, program.index[take], program.value[take]

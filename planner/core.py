@@ -293,14 +293,10 @@ def _fill(program: MatrixProgram, x: np.ndarray, reduced: np.ndarray) -> np.ndar
 
 def _fits(program: MatrixProgram, columns: np.ndarray, room: np.ndarray, growing: np.ndarray) -> np.ndarray:
     """Which columns fit the room left in every growing row (a mask over ``columns``)."""
-    counts = np.diff(program.start)[columns]
-    if not counts.sum():
-        return np.ones(len(columns), dtype=bool)
-    ends = np.cumsum(counts)
-    take = np.repeat(program.start[columns], counts) + (np.arange(ends[-1]) - np.repeat(ends - counts, counts))
+    start, take = program.entries(columns)
     rows = program.index[take]
     over = growing[rows] & (program.value[take] > room[rows])
-    owner = np.repeat(np.arange(len(columns)), counts)
+    owner = np.repeat(np.arange(len(columns)), np.diff(start))
     return np.bincount(owner[over], minlength=len(columns)) == 0
 
 
@@ -363,10 +359,7 @@ def _pass(highs, program: MatrixProgram, columns: np.ndarray, lower, upper, row_
           offset: float = 0.0):
     """Pass the sub-program on ``columns`` (a boolean mask) to HiGHS as a maximisation."""
     keep = np.flatnonzero(columns)
-    counts = np.diff(program.start)[keep]
-    start = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(counts, out=start[1:])
-    take = np.repeat(program.start[keep], counts) + (np.arange(start[-1]) - np.repeat(start[:-1], counts))
+    start, take = program.entries(keep)
     index = program.index[take].astype(np.int32)
     value = program.value[take]
     integrality = np.full(len(keep), 1 if integer else 0, dtype=np.int32)
