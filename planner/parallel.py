@@ -87,6 +87,6 @@ def run_beside(function, tasks, workers, initializer=None, initargs=(), on_resul
         kill_child_processes()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    # Tasks still queued for a worker that never started are done; don't wait for its imports.
-    pool.shutdown(wait=True, cancel_futures=True)
+    # Every task is done; a worker that never got one still finishes starting up before it exits.
+    pool.shutdown(wait=True)
     return results
