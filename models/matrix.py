@@ -121,13 +121,16 @@ class _Rows:
         self.add(cols, vals, lower, upper, name, info)
 
 
-def build_matrix(campaign: Campaign) -> MatrixProgram:
+def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
     """Build the campaign's program as arrays (the rules of :func:`models.program.build_program`).
+
+    ``allow_zero`` builds it even when every bookable creator is worth nothing
+    (the rules may still require bookings; any plan keeping them is then optimal).
 
     Raises
     ------
     EmptyProgramError
-        When no creator can be booked or the objective would be empty.
+        When no creator can be booked or (unless ``allow_zero``) the objective would be empty.
     """
     creators = campaign.creators
     settings = campaign.settings
@@ -193,7 +196,7 @@ def build_matrix(campaign: Campaign) -> MatrixProgram:
         rows.rule("target_engagement", all_columns, value, ">=", target, target)
         objective = -cost
     else:
-        if not np.any(value != 0):
+        if not allow_zero and not np.any(value != 0):
             raise EmptyProgramError("every bookable creator has zero expected engagement")
         objective = value
 

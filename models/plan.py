@@ -103,6 +103,8 @@ class Plan:
     explanation : dict or None
     solver_hint : tuple or None
         Solver state that warm-starts re-solves of the same campaign (never reported).
+    empty_reason : str or None
+        When the best plan books nobody: why, in the planner's words.
     """
 
     posts: np.ndarray
@@ -117,6 +119,7 @@ class Plan:
     timings: dict = field(default_factory=dict)
     explanation: Optional[dict] = None  # rule costs, why-not table, unspent budget (see planner.explain)
     solver_hint: Optional[tuple] = None  # where the solver's LP ended, to warm-start re-solves (HiGHS)
+    empty_reason: Optional[str] = None  # why nothing is booked, when the best plan is empty
 
     @property
     def creators_booked(self) -> int:

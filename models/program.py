@@ -107,11 +107,14 @@ def effective_max_posts(campaign: Campaign) -> np.ndarray:
     cap[creators["include"].to_numpy() == EXCLUDE] = 0
     share = campaign.settings.max_share_per_creator
     if share is not None:
+        # Only paid posts count against the cap: a $0 creator (product seeding) keeps max_posts.
         cost = creators["cost_per_post"].to_numpy(float)
+        paid = np.flatnonzero(cost > 0)
         limit = share * campaign.settings.total_budget
-        with np.errstate(divide="ignore", invalid="ignore"):
-            affordable = np.where(cost > 0, np.floor(limit / cost + _CAP_EPS), np.inf)
-        cap = np.minimum(cap, np.minimum(affordable, np.iinfo(np.int64).max).astype(np.int64))
+        with np.errstate(over="ignore"):
+            affordable = np.floor(limit / cost[paid] + _CAP_EPS)
+        # Compared as floats, so a huge (or infinite) ratio never goes through an integer cast.
+        cap[paid] = np.minimum(cap[paid], affordable).astype(np.int64)
     # A package deal that cannot be met in full cannot be booked at all.
     cap[cap < creators["min_posts"].to_numpy(np.int64)] = 0
     return cap
@@ -122,7 +125,7 @@ def slot_values(campaign: Campaign) -> np.ndarray:
     return campaign.creators["post_value"].to_numpy(float) * campaign.niche_weights()
 
 
-def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None) -> Program:
+def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None, allow_zero: bool = False) -> Program:
     """Build the program for a campaign.
 
     Parameters
@@ -135,6 +138,9 @@ def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None)
         rules that cannot all hold.
     elastic_rules : set of str, optional
         With ``elastic``, give slack only to these rules (the others stay hard).
+    allow_zero : bool
+        Build even when every bookable creator is worth nothing (the rules may
+        still require bookings; any plan keeping them is then optimal).
 
     Returns
     -------
@@ -173,7 +179,7 @@ def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None)
         problem.setObjective(pulp.LpAffineExpression(_spend_terms(program)))
     else:
         objective = _engagement_expression(program)
-        if not objective:
+        if not objective and not allow_zero:
             raise EmptyProgramError("every bookable creator has zero expected engagement")
         problem.setObjective(objective)
     return program

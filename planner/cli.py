@@ -107,6 +107,8 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     click.echo(f"  spend:       ${result.spend:,.2f}")
     click.echo(f"  engagement:  {result.engagement:,.0f} expected (weighted)")
     click.echo(f"  creators:    {result.creators_booked} booked, {int(result.posts.sum())} posts")
+    if result.empty_reason:
+        click.echo(f"  nothing booked: {result.empty_reason}")
     if result.baseline_engagement:
         lift = (result.engagement - result.baseline_engagement) / result.baseline_engagement
         click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")

@@ -31,7 +31,6 @@ import numpy as np
 
 from models.matrix import MatrixProgram
 from models.plan import SolveOutcome, Status
-from planner.cbc_core import start_cbc
 
 #: Below this many columns the core is the whole program.
 SMALL = 2_000
@@ -42,16 +41,14 @@ FIRST_CORE = 1_000
 SIFT_ABOVE = 4_000
 #: Most columns in the first working set, and most added in one round of sifting.
 SIFT_WORKING = 10_000
-#: Columns of the small core tried first to improve a rounded plan, and the seconds it may take.
+#: Columns of the small core tried first to improve a rounded plan, and the branch-and-bound nodes
+#: it may take: a work limit, not seconds, so one workbook gives one plan however busy the machine is.
 HEURISTIC_CORE = 500
-HEURISTIC_SECONDS = 2.0
+HEURISTIC_NODES = 500
 #: Columns the greedy fill of a rounded LP plan tries (best reduced cost first).
 FILL_TRIES = 5_000
 #: Every column is bounded, so "unbounded or infeasible" can only mean infeasible.
 _INFEASIBLE = (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-#: Race CBC against HiGHS on cores of at least this many columns (each wins on different campaigns).
-RACE_CBC = True
-RACE_ABOVE = 50
 #: Seconds an interrupted solve waits for HiGHS to acknowledge the cancellation.
 CANCEL_WAIT = 2.0
 #: Feasibility tolerance for a rounded plan, relative to a row's scale.
@@ -103,14 +100,11 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
     deadline = None if time_limit is None else started + float(time_limit)
     sign = -1.0 if program.minimise_spend else 1.0
 
-    provers = []  # MILP solvers that settled a core, for an honest solver name
-
     def outcome(status, value=None, bound=None, found_gap=None):
         seconds = time.perf_counter() - started
         as_objective = None if value is None else sign * value
         as_bound = None if bound is None else sign * bound
-        name = solver_name + (", with CBC (bundled with PuLP) settling a core" if "CBC" in provers else "")
-        return SolveOutcome(status, as_objective, as_bound, found_gap, seconds, name, gap)
+        return SolveOutcome(status, as_objective, as_bound, found_gap, seconds, solver_name, gap)
 
     lp = _solve_lp(program, deadline, hint, state)
     if lp is None:
@@ -145,9 +139,8 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         guess = magnitude < _nth(magnitude, HEURISTIC_CORE)
         guess |= np.abs(x_lp - np.round(x_lp)) > 1e-9
         guess |= incumbent != lp_choice
-        remaining = HEURISTIC_SECONDS if deadline is None else min(HEURISTIC_SECONDS, max(deadline - time.perf_counter(), 0.0))
-        core = _solve_core(program, guess, lp_choice, gap / 4, remaining)
-        provers.append(core.by)
+        remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        core = _solve_core(program, guess, lp_choice, gap / 4, remaining, max_nodes=HEURISTIC_NODES)
         if core.x is not None and float(program.objective @ core.x) > best:
             incumbent, best = core.x, float(program.objective @ core.x)
         if bound <= _with_gap(best, gap):
@@ -175,7 +168,6 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         # needs only the gap itself; a guessed core leaves half the gap to the fixed columns.
         exact_core = incumbent is not None and threshold >= bound - _with_gap(best, gap)
         core = _solve_core(program, free, lp_choice, gap if exact_core or free.all() else gap / 2, remaining)
-        provers.append(core.by)
         if core.status == "interrupted-no-plan" and incumbent is None:
             return CoreResult(outcome(Status.NO_SOLUTION, bound=bound), None, bound, int(free.sum()), rounds)
         if core.x is not None:
@@ -503,62 +495,18 @@ class _Core:
     status: str  # "optimal", "time", "infeasible", "interrupted-no-plan", "untrusted"
     x: Optional[np.ndarray]
     bound: float
-    by: str = "HiGHS"  # the MILP solver whose answer this is
 
 
-def _race(highs, cbc, deadline):
-    """Run HiGHS (in its thread) while CBC runs (in its process); return CBC's result if it proves first.
-
-    Returns None when HiGHS finished first (or CBC failed); the loser is stopped.
-    """
-    highs.HandleUserInterrupt = True
-    if deadline is not None:
-        highs.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
-    highs.startSolve()
-    try:
-        while True:
-            if highs.wait(0.02)[0]:
-                cbc.stop()
-                return None
-            if cbc.done():
-                result = cbc.result()
-                if result[0] in ("optimal", "infeasible"):
-                    highs.cancelSolve()
-                    while not highs.wait(0.1)[0]:
-                        pass
-                    return result
-                # CBC stopped without a proof: let HiGHS finish on its own.
-                while not highs.wait(0.1)[0]:
-                    pass
-                return None
-    except BaseException:
-        cbc.stop()
-        _cancel(highs)
-        raise
-
-
-def _cbc_core(program, result, fixed_x, keep, offset, gap) -> _Core:
-    """CBC's proof of a core as a :class:`_Core`."""
-    status, core_x, cbc_bound = result
-    if status == "infeasible":
-        return _Core("infeasible", None, -np.inf, "CBC")
-    x = fixed_x.copy()
-    x[keep] = core_x
-    if not _feasible(program, x):
-        return _Core("untrusted", None, np.inf, "CBC")
-    value = float(program.objective @ x)
-    # CBC's own bound (printed in its log); without one, its ratio-gap stop bounds the core's optimum.
-    bound = value + gap * max(abs(value), 1e-10) if cbc_bound is None else max(cbc_bound + offset, value)
-    return _Core("optimal", x, bound, "CBC")
-
-
-def _solve_core(program, free, lp_choice, gap, remaining) -> _Core:
-    """Solve the MILP over the free columns with the others fixed at the LP's choice."""
+def _solve_core(program, free, lp_choice, gap, remaining, max_nodes=None) -> _Core:
+    """Solve the MILP over the free columns with the others fixed at the LP's choice (HiGHS alone:
+    one solver, so one workbook gives one plan; ``max_nodes`` caps the search's work)."""
     fixed_x = np.where(free, 0.0, lp_choice)
     shift = program.activity(fixed_x)
     offset = float(program.objective @ fixed_x)
     highs = _highs()
     highs.setOptionValue("mip_rel_gap", gap)
+    if max_nodes is not None:
+        highs.setOptionValue("mip_max_nodes", int(max_nodes))
     if not free.all():
         # HiGHS 1.16 can stall after a restart, past its time limit; cores are small enough without.
         highs.setOptionValue("mip_allow_restart", False)
@@ -568,22 +516,7 @@ def _solve_core(program, free, lp_choice, gap, remaining) -> _Core:
     # plan from one (Pisinger knapPI_11_20_1000_92: 6,532 claimed, 6,294 optimal). The incumbent
     # is kept here instead and the proof below takes the better of the two.
     deadline = None if remaining is None else time.perf_counter() + remaining
-    cbc = None
-    if RACE_CBC and len(keep) >= RACE_ABOVE:
-        lp = highs.getLp()
-        cbc = start_cbc(program.objective[keep], np.asarray(lp.a_matrix_.start_), np.asarray(lp.a_matrix_.index_),
-                        np.asarray(lp.a_matrix_.value_), program.row_lower - shift, program.row_upper - shift,
-                        gap, remaining)
-    if cbc is None:
-        run_highs(highs, deadline)
-    else:
-        try:
-            won = _race(highs, cbc, deadline)
-        finally:
-            if cbc.done() is False:
-                cbc.stop()
-        if won is not None:
-            return _cbc_core(program, won, fixed_x, keep, offset, gap)
+    run_highs(highs, deadline)
     status = highs.getModelStatus()
     info = highs.getInfo()
     if status in _INFEASIBLE:

@@ -313,6 +313,31 @@ def unspent_reason(campaign: Campaign, plan: Plan) -> Optional[str]:
     return f"${left:,.2f} is left: adding any affordable post would break a rule"
 
 
+def nothing_booked_reason(campaign: Campaign) -> str:
+    """Why the best plan books nobody, in the planner's words (for a plan with no bookings)."""
+    settings = campaign.settings
+    budget = settings.total_budget
+    creators = campaign.creators
+    open_ = creators["include"].to_numpy() != EXCLUDE
+    if not open_.any():
+        return "every creator is marked exclude on the Creators sheet"
+    # The cheapest booking of each creator: a package deal books min_posts at once.
+    entry = creators["cost_per_post"].to_numpy(float) * np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
+    cheapest = float(entry[open_].min())
+    if cheapest > budget:
+        return (f"the budget (${budget:,.2f}) is below every creator's cost: the cheapest booking costs "
+                f"${cheapest:,.2f}")
+    share = settings.max_share_per_creator
+    if share is not None and cheapest > share * budget:
+        return (f"no creator fits under the per-creator cap ({share:.2%} of budget = ${share * budget:,.2f}): "
+                f"the cheapest booking costs ${cheapest:,.2f}")
+    bookable = open_ & (effective_max_posts(campaign) > 0)
+    worth = creators["post_value"].to_numpy(float) * campaign.niche_weights()
+    if not np.any(worth[bookable] > 0):
+        return "every creator that can be booked has an expected (weighted) engagement of 0"
+    return "every booking would break a rule (see the Rules sheet)"
+
+
 # --- rules that cannot all hold ----------------------------------------------------------------
 
 

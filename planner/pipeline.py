@@ -15,18 +15,20 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from models.baseline import rule_of_thumb_plan
 from models.campaign import Campaign
 from models.checker import check_plan
-from models.plan import Plan, Status
+from models.plan import Plan, SolveOutcome, Status
 from models.program import EmptyProgramError
 from planner.diagnose import explain_infeasible, precheck
-from planner.explain import rule_costs, unspent_reason, why_not
-from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, PlannerError, Problem
+from planner.explain import nothing_booked_reason, rule_costs, unspent_reason, why_not
+from planner.errors import InfeasibleError, NoPlanInTimeError, PlannerError
 from planner.report import build_diagnosis_workbook, build_workbook, check_output_path, save_atomically
 from planner.scenario_report import build_scenarios_workbook
 from planner.scenarios import Scenario, apply_scenario, run_scenarios
-from planner.solve import build_for_solver, solve_campaign
+from planner.solve import build_for_solver, solve_campaign, solver_version
 from planner.validate import validate
 from planner.workbook import read_input
 
@@ -61,8 +63,9 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
         The rules cannot all hold; the message names them.
     NoPlanInTimeError
         The time limit passed before any plan was found.
-    InputError
-        Nothing can be booked or nothing is worth anything.
+
+    When nobody can be booked (or nobody is worth anything) and booking nobody keeps every
+    rule, the empty plan is returned, proven optimal, with ``empty_reason`` saying why.
     """
     settings = campaign.settings
     solver = solver or settings.solver
@@ -73,15 +76,19 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
     conflicts = precheck(campaign)
     if conflicts:
         raise InfeasibleError(*explain_infeasible(campaign, solver, time_limit, conflicts))
+    started = time.perf_counter()
+    if program is None:
+        program = build_campaign_program(campaign, solver)
+    if program is None:  # nobody can be booked, or nobody is worth anything
+        program = _empty_or_zero(campaign, solver, time_limit, gap)
+        if isinstance(program, Plan):
+            return program
+    timings["build"] = time.perf_counter() - started
 
     # The rule-of-thumb plan (for comparison) is computed in a thread while the solver runs in
     # its own: pure Python beside native code, so on two cores it costs no wall time.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         rule_of_thumb = pool.submit(_rule_of_thumb, campaign)
-        started = time.perf_counter()
-        if program is None:
-            program = build_campaign_program(campaign, solver)
-        timings["build"] = time.perf_counter() - started
         posts, outcome, hint = solve_campaign(campaign, solver, time_limit, gap, program=program, hint=hint)
         timings["solve"] = outcome.seconds
         started = time.perf_counter()
@@ -106,9 +113,10 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
         # Within the gap the solver may stop at a plan the rule of thumb beats: keep the better
         # plan; the solver's bound still proves how close it is.
         posts, check = baseline.copy(), baseline_check
-        bound = outcome.bound
+        # A true bound is never below a plan that keeps every rule.
+        bound = None if outcome.bound is None else max(outcome.bound, check.engagement)
         gap = None if bound is None else max(0.0, (bound - check.engagement) / max(check.engagement, 1e-10))
-        outcome = replace(outcome, objective=check.engagement, gap=gap)
+        outcome = replace(outcome, objective=check.engagement, bound=bound, gap=gap)
     timings["check"] = time.perf_counter() - started + waited  # and any wait for the rule-of-thumb plan
     warnings = []
     if outcome.status is Status.FEASIBLE:
@@ -125,7 +133,29 @@ def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, progra
         warnings=warnings,
         timings=timings,
         solver_hint=hint,
+        empty_reason=nothing_booked_reason(campaign) if not posts.any() else None,
     )
+
+
+def _empty_or_zero(campaign: Campaign, solver: str, time_limit, gap):
+    """When no creator can be booked or none is worth anything: the empty plan, or a program to solve.
+
+    The empty plan is a plan: when it keeps every rule it is the optimum (worth 0, proven), and
+    the report says why nothing could be booked. When it breaks a rule (a must-include, a
+    minimum), the rules cannot all hold, unless creators worth nothing can meet them: then any
+    plan that keeps every rule is optimal, and the program (worth 0 everywhere) is returned.
+    """
+    posts = np.zeros(len(campaign.creators), dtype=np.int64)
+    check = check_plan(campaign, posts)
+    if check.ok:
+        outcome = SolveOutcome(Status.OPTIMAL, 0.0, 0.0, 0.0, 0.0, solver_version(solver), gap)
+        return Plan(posts=posts, outcome=outcome, engagement=0.0, spend=0.0, rules=check.rules,
+                    baseline_posts=posts.copy(), baseline_engagement=0.0, baseline_violations=[],
+                    empty_reason=nothing_booked_reason(campaign))
+    try:
+        return build_for_solver(campaign, solver, allow_zero=True)
+    except EmptyProgramError:
+        raise InfeasibleError(*explain_infeasible(campaign, solver, time_limit)) from None
 
 
 def _rule_of_thumb(campaign: Campaign):
@@ -140,11 +170,11 @@ def minimise(campaign: Campaign) -> bool:
 
 
 def build_campaign_program(campaign: Campaign, solver: str = "highs"):
-    """Build the program for the solver, turning an empty one into an input error."""
+    """Build the program for the solver; None when nobody can be booked or nobody is worth anything."""
     try:
         return build_for_solver(campaign, solver)
-    except EmptyProgramError as exc:
-        raise InputError(Problem("Creators", f"nothing to plan: {exc}")) from None
+    except EmptyProgramError:
+        return None
 
 
 def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None):
@@ -289,7 +319,8 @@ def run_info(input_path, campaign, validation, warnings, timings, sha256=None) -
 def explain_plan(campaign: Campaign, plan: Plan) -> dict:
     """Rule costs, the marginal value of budget, why top creators were left out, unspent budget."""
     settings = campaign.settings
-    if settings.target_engagement is not None:
+    if settings.target_engagement is not None or plan.empty_reason is not None:
+        # An empty plan is explained by its reason (Summary) and the creators left out (Why not).
         return {"why_not": why_not(campaign, plan, None), "unspent": None, "costs": None}
     # Each re-solve starts from the plan and may take about as long as the plan did (3-10 s); one
     # stopped early still gives an honest gain interval from its proven bound.

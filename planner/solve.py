@@ -147,19 +147,56 @@ def _run_highs(problem, time_limit, gap, start=None, restarts=True):
     return bound, found
 
 
-# After "Result -", CBC prints the bound in the problem's own sense.
+# After "Result -", CBC prints the bound in the problem's own sense (when it stops inside the gap
+# or at a limit).
 _CBC_FINAL_BOUND = re.compile(r"^(?:Upper|Lower) bound:\s+(-?[0-9.eE+-]+)", re.M)
 # During the search it prints the bound of the minimisation it solves.
 _CBC_SEARCH_BOUND = re.compile(r"best possible (-?[0-9.eE+-]+)")
+# The root LP relaxation, in the problem's own sense, to six significant digits.
+_CBC_ROOT = re.compile(r"^Continuous objective value is (-?[0-9.eE+-]+)", re.M)
+#: CBC is asked for half the gap: a search it runs to the end may still have pruned nodes within
+#: its ratio gap (of the root LP value, by its manual), so its plan is not exact, and the bound
+#: stated for it (see :func:`_completed_cbc_bound`) then stays inside the gap the user asked for.
+CBC_GAP_SHARE = 0.5
 
 
 def _run_cbc(problem, time_limit, gap, workdir, start=None):
-    """Run the bundled CBC with its files in a private folder; parse the bound from its log."""
+    """Run the bundled CBC with its files in a private folder; return (bound, None) from its log.
+
+    The bound is in the problem's own sense and never below (for a minimisation, above) what
+    CBC proved: its printed final bound; for a search run to the end, the root LP bound capped
+    by the ratio gap CBC may have pruned within (when that is wider than ``gap``, as on small
+    campaigns whose LP bound is far above their plans, CBC runs again with no ratio gap, so its
+    plan is exact); else its last search bound.
+    """
+    started = time.perf_counter()
+    sign = 1.0 if problem.sense == pulp.LpMaximize else -1.0
+    for ratio in (gap * CBC_GAP_SHARE, 0.0):
+        remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - started), 0.01)
+        text = _cbc_log(problem, remaining, ratio, workdir, start)
+        final = _CBC_FINAL_BOUND.findall(text)
+        if final:
+            return float(final[-1]), None
+        if "Result - Optimal solution found" not in text:
+            searched = _CBC_SEARCH_BOUND.findall(text)
+            # PuLP hands CBC the negated objective when maximising.
+            return (-sign * float(searched[-1]) if searched else None), None
+        root = _CBC_ROOT.findall(text)
+        value = pulp.value(problem.objective) or 0.0
+        bound = _completed_cbc_bound(value, float(root[-1]) if root else None, ratio, sign)
+        if _relative_gap(value, bound) <= gap or ratio == 0.0:
+            return bound, None
+        start = {v.name: v.varValue for v in problem.variables() if v.varValue is not None}
+    return None, None
+
+
+def _cbc_log(problem, time_limit, ratio, workdir, start=None) -> str:
+    """Solve with CBC at this ratio gap; return its log."""
     log = os.path.join(workdir, "cbc.log")
     with warnings.catch_warnings():
         # The bundled CBC is what PuLP 3 (pinned) ships; its PuLP 4 deprecation is not the user's concern.
         warnings.simplefilter("ignore", DeprecationWarning)
-        command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=gap, logPath=log, warmStart=bool(start))
+        command = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=ratio, logPath=log, warmStart=bool(start))
     if start:
         for variable in problem.variables():
             if variable.name in start:
@@ -168,17 +205,25 @@ def _run_cbc(problem, time_limit, gap, workdir, start=None):
         raise SolverUnavailableError("the CBC binary bundled with PuLP cannot run here")
     command.tmpDir = workdir
     problem.solve(command)
-    text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
-    final = _CBC_FINAL_BOUND.findall(text)
-    if final:
-        return float(final[-1]), None
-    if "Result - Optimal solution found" in text:
-        return None, 0.0  # search completed: the plan is the proven optimum
-    searched = _CBC_SEARCH_BOUND.findall(text)
-    if searched:
-        # PuLP hands CBC the negated objective when maximising.
-        return (-1.0 if problem.sense == pulp.LpMaximize else 1.0) * float(searched[-1]), None
-    return None, None
+    return open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+
+
+def _completed_cbc_bound(value: float, root, ratio: float, sign: float) -> float:
+    """A bound for a plan CBC calls optimal after running its search to the end.
+
+    Every node CBC pruned was within ``ratio`` of the root LP value (or of the plan, whichever
+    is larger) of the plan, and no plan beats the root LP itself (printed to six digits, so
+    loosened by a millionth). Computed in the sense of a maximisation (``sign`` -1 for a
+    minimisation). Without a root LP line (the problem was solved in presolve) the plan is
+    the proof.
+    """
+    value = sign * value
+    if root is None:
+        return sign * value
+    root = sign * root
+    root += 1e-6 * max(abs(root), 1.0)
+    bound = min(root, value + ratio * max(abs(root), abs(value)))
+    return sign * max(bound, value)
 
 
 def _outcome(problem, solver, bound, gap_found, seconds, gap_limit) -> SolveOutcome:
@@ -266,8 +311,10 @@ def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float 
     return Solved(program.posts() if outcome.status.has_plan else None, outcome)
 
 
-def build_for_solver(campaign, solver: str = "highs"):
+def build_for_solver(campaign, solver: str = "highs", allow_zero: bool = False):
     """The program in the form the solver takes: arrays for HiGHS, a PuLP model for CBC.
+
+    ``allow_zero``: build it even when every bookable creator is worth nothing.
 
     Raises
     ------
@@ -276,7 +323,7 @@ def build_for_solver(campaign, solver: str = "highs"):
     if solver.lower() == "highs":
         from models.matrix import build_matrix
 
-        return build_matrix(campaign)
+        return build_matrix(campaign, allow_zero=allow_zero)
     from models.program import build_program
 
-    return build_program(campaign)
+    return build_program(campaign, allow_zero=allow_zero)
