@@ -471,6 +471,11 @@ def _one_job(job):
     return seed, solver, len(spec.creators), spec.tags, optimum.feasible, optimum.value, outcome.seconds, problems
 
 
+def outcome_unfinished(problems) -> bool:
+    """True when the only problem is the watchdog stopping the campaign."""
+    return len(problems) == 1 and problems[0].startswith("still running")
+
+
 def main(argv=None) -> int:
     import multiprocessing
 
@@ -503,22 +508,28 @@ def main(argv=None) -> int:
             counts[f"creators: {band}"] += 1
             for tag in tags:
                 counts[f"class: {tag}"] += 1
-            counts["failures"] += bool(problems)
+            if problems and outcome_unfinished(problems) and n > 300:
+                # Larger campaigns have no time promise: one still running is counted, not failed.
+                counts["unfinished within the watchdog (> 300 creators)"] += 1
+                slow.append({"seed": seed, "solver": solver, "creators": n, "seconds": round(seconds, 1)})
+                continue
+            counts["failures"] += bool(problems) or (n <= 300 and seconds > 30)
             longest[band] = max(longest.get(band, 0.0), seconds)
             if n <= 300 and seconds > 30:
                 slow.append({"seed": seed, "solver": solver, "creators": n, "seconds": round(seconds, 1)})
+                failures.append({"seed": seed, "solver": solver, "creators": n, "problems": ["over 30 s"]})
             if problems:
                 failures.append({"seed": seed, "solver": solver, "creators": n, "problems": problems})
                 print(f"seed {seed} ({solver}, {n} creators): {'; '.join(problems)}", flush=True)
             if (k + 1) % 100 == 0:
                 print(f"{k + 1} campaigns, {counts['failures']} failures, longest {longest}", flush=True)
     summary = {"campaigns": args.campaigns, "first_seed": args.first_seed, "seconds": round(time.perf_counter() - started),
-               "counts": dict(sorted(counts.items())), "longest_seconds": longest, "slow_at_most_300": slow,
+               "counts": dict(sorted(counts.items())), "longest_seconds": longest, "slow": slow,
                "failures": failures}
     print(json.dumps(summary, indent=1))
     if args.json_out:
         args.json_out.write_text(json.dumps(summary, indent=1))
-    return 1 if failures or slow else 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

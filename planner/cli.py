@@ -16,6 +16,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 
 import click
@@ -23,6 +24,10 @@ import numpy as np
 
 from planner.errors import PlannerError
 from planner.processes import SOLVERS, kill_child_processes
+
+#: When the console script started (a time limit bounds the whole command, imports included);
+#: None when the CLI is called in-process, where each command counts from its own start.
+STARTED = None
 
 
 class MoneyType(click.ParamType):
@@ -96,11 +101,13 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
         planner plan sample_inputs/small_campaign.xlsx -o plan.xlsx
     """
+    started = STARTED if STARTED is not None else time.perf_counter()
     raw = _read(input_path)
     from planner.pipeline import plan_to_workbook
 
     _, result = plan_to_workbook(
-        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw
+        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw,
+        started=started,
     )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -331,6 +338,8 @@ def _on_sigterm(signum, frame):
 
 def main():
     """Console-script entry point: a private temporary folder and clean interrupts around the CLI."""
+    global STARTED
+    STARTED = time.perf_counter()
     signal.signal(signal.SIGTERM, _on_sigterm)
     private = tempfile.mkdtemp(prefix="planner-run-")
     # Solver files and scenario workers (which inherit TMPDIR) all write inside it; it goes on every exit.

@@ -14,6 +14,7 @@ import platform
 import time
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -203,7 +204,7 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True, raw=None):
+                     explain=True, raw=None, started=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -217,6 +218,9 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         Also re-solve to price each binding rule and say why top creators were left out.
     raw : RawWorkbook, optional
         The input already read (the CLI reads first, to refuse bad files fast).
+    started : float, optional
+        ``time.perf_counter()`` when the command started: a time limit counts from there
+        (default: now).
 
     Returns
     -------
@@ -227,6 +231,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     PlannerError
         Bad input, rules that cannot all hold, no plan in time; nothing is written.
     """
+    started = time.perf_counter() if started is None else started
     output_path = check_output_path(output_path, input_path)
     with concurrent.futures.ThreadPoolExecutor(1) as hashing:
         # The input's hash (for Run info) is read while the plan is made: hashlib releases the GIL.
@@ -236,8 +241,12 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
             campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
             validation.sources["target_engagement"] = "command line"
             validation.sources["share_basis"] = "target mode (shares of planned spend)"
+        # time_limit_seconds bounds the whole command: the solve gets what reading left, less
+        # the time the report takes to write; explanations get what the solve left.
+        limit = campaign.settings.time_limit_seconds
+        deadline = None if limit is None else started + limit - _write_reserve(campaign)
         try:
-            plan = make_plan(campaign)
+            plan = make_plan(campaign, time_limit=None if deadline is None else max(deadline - time.perf_counter(), 0.1))
         except InfeasibleError as exc:
             info = run_info(input_path, campaign, validation, validation.warnings, {"read and validate": read_seconds},
                             digest.result())
@@ -247,9 +256,12 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         plan.warnings = validation.warnings + plan.warnings
         plan.timings = {"read and validate": read_seconds, **plan.timings}
         if explain:
-            started = time.perf_counter()
-            plan.explanation = explain_plan(campaign, plan)
-            plan.timings["explain"] = time.perf_counter() - started
+            explain_started = time.perf_counter()
+            plan.explanation = explain_plan(campaign, plan, deadline)
+            plan.timings["explain"] = time.perf_counter() - explain_started
+            if plan.explanation is None:
+                plan.warnings.append(f"explanations skipped: the time limit ({limit:g} s) left no time for them; "
+                                     "raise time_limit_seconds to have each binding rule priced")
         info = run_info(input_path, campaign, validation, plan.warnings, plan.timings, digest.result())
     started = time.perf_counter()
     workbook = build_workbook(campaign, plan, info)
@@ -316,8 +328,21 @@ def run_info(input_path, campaign, validation, warnings, timings, sha256=None) -
     }
 
 
-def explain_plan(campaign: Campaign, plan: Plan) -> dict:
-    """Rule costs, the marginal value of budget, why top creators were left out, unspent budget."""
+#: Seconds the shortest useful explanation re-solve needs; with less left, explanations are skipped.
+MIN_EXPLAIN_SECONDS = 0.5
+
+
+def _write_reserve(campaign: Campaign) -> float:
+    """Seconds kept back from a time limit for checking and writing the report."""
+    return 0.3 + 2e-5 * len(campaign.creators)
+
+
+def explain_plan(campaign: Campaign, plan: Plan, deadline=None) -> Optional[dict]:
+    """Rule costs, the marginal value of budget, why top creators were left out, unspent budget.
+
+    ``deadline`` (a ``time.perf_counter()`` value) is when the explanations must be done; None
+    is returned when there is no time left for them.
+    """
     settings = campaign.settings
     if settings.target_engagement is not None or plan.empty_reason is not None:
         # An empty plan is explained by its reason (Summary) and the creators left out (Why not).
@@ -325,11 +350,16 @@ def explain_plan(campaign: Campaign, plan: Plan) -> dict:
     # Each re-solve starts from the plan and may take about as long as the plan did (3-10 s); one
     # stopped early still gives an honest gain interval from its proven bound.
     limit = max(3.0, min(10.0, plan.timings.get("solve", 3.0)))
-    if settings.time_limit_seconds is not None:
-        limit = min(limit, settings.time_limit_seconds)
     # Spawning solver processes costs seconds: only worth it when solves are slow.
     # Large campaigns re-solve in this process: each worker would be sent the whole campaign.
     workers = None if plan.timings.get("solve", 0.0) > 2.0 and len(campaign.creators) <= 100_000 else 1
+    if deadline is not None:
+        # Under a time limit the re-solves run one after another in this process, sharing what is left.
+        resolves = 2 + int(plan.rules["binding"].sum())
+        left = deadline - time.perf_counter()
+        limit, workers = min(limit, left / resolves), 1
+        if limit < MIN_EXPLAIN_SECONDS:
+            return None
     costs = rule_costs(campaign, plan, settings.solver, time_limit=limit, workers=workers)
     per_dollar = costs["budget_marginal"] / 1000.0 if costs["budget_marginal"] is not None else None
     return {"costs": costs, "why_not": why_not(campaign, plan, per_dollar), "unspent": unspent_reason(campaign, plan)}
