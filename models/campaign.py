@@ -120,6 +120,9 @@ class Settings:
     target_engagement : float or None
         When set, the plan minimises spend subject to weighted expected
         engagement reaching this target (total_budget stays an upper limit).
+    decimal_separator : str or None
+        ``"."`` or ``","``: how the input writes decimals in text cells; None
+        when each column showed its own (or had no decimals in text).
     """
 
     total_budget: float
@@ -132,6 +135,7 @@ class Settings:
     time_limit_seconds: Optional[float] = None
     mip_gap: float = 1e-4
     target_engagement: Optional[float] = None
+    decimal_separator: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -105,16 +105,17 @@ def effective_max_posts(campaign: Campaign) -> np.ndarray:
     creators = campaign.creators
     cap = creators["max_posts"].to_numpy(np.int64).copy()
     cap[creators["include"].to_numpy() == EXCLUDE] = 0
+    # No creator gets more post slots than the budget (or the per-creator cap) can pay for, so
+    # a max_posts far above what the money buys never grows the program. Only paid posts count:
+    # a $0 creator (product seeding) keeps max_posts.
+    cost = creators["cost_per_post"].to_numpy(float)
+    paid = np.flatnonzero(cost > 0)
     share = campaign.settings.max_share_per_creator
-    if share is not None:
-        # Only paid posts count against the cap: a $0 creator (product seeding) keeps max_posts.
-        cost = creators["cost_per_post"].to_numpy(float)
-        paid = np.flatnonzero(cost > 0)
-        limit = share * campaign.settings.total_budget
-        with np.errstate(over="ignore"):
-            affordable = np.floor(limit / cost[paid] + _CAP_EPS)
-        # Compared as floats, so a huge (or infinite) ratio never goes through an integer cast.
-        cap[paid] = np.minimum(cap[paid], affordable).astype(np.int64)
+    limit = campaign.settings.total_budget * (1.0 if share is None else min(share, 1.0))
+    with np.errstate(over="ignore"):
+        affordable = np.floor(limit / cost[paid] + _CAP_EPS)
+    # Compared as floats, so a huge (or infinite) ratio never goes through an integer cast.
+    cap[paid] = np.minimum(cap[paid], affordable).astype(np.int64)
     # A package deal that cannot be met in full cannot be booked at all.
     cap[cap < creators["min_posts"].to_numpy(np.int64)] = 0
     return cap

@@ -93,8 +93,9 @@ def cli(debug):
 @click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-solve to price each binding rule and say why top creators were left out.")
+@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain):
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_comma):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -107,7 +108,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw,
-        started=started,
+        started=started, decimal_separator="," if decimal_comma else None,
     )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -182,8 +183,9 @@ def _scenario_summary(results) -> None:
 @click.option("--mix", "mixes", multiple=True, help="Sweep each of these built-in mixes too (many-micro, few-macro, balanced).")
 @click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
 @_solver_options
+@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 @_handle_errors
-def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit, gap, workers):
+def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit, gap, workers, decimal_comma):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -207,6 +209,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
             solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
+            decimal_separator="," if decimal_comma else None,
         )
     click.echo(f"Sweep written to {output_path}")
     _scenario_summary(results)
@@ -222,8 +225,10 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit
 @click.option("--frontier-points", type=click.IntRange(min=1), default=3, show_default=True,
               help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
 @_solver_options
+@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 @_handle_errors
-def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers):
+def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers,
+            decimal_comma):
     """Plan several mixes of INPUT side by side at the same budget.
 
     Built in: many-micro (nano + micro tiers take at least 70% of spend),
@@ -244,6 +249,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
+            decimal_separator="," if decimal_comma else None,
         )
     click.echo(f"Comparison written to {output_path}")
     _scenario_summary(results)
@@ -288,8 +294,9 @@ def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
 @click.option("--budget", type=MoneyType(), help="Total budget, for CSV input without a Budget sheet.")
+@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 @_handle_errors
-def validate(input_path, budget):
+def validate(input_path, budget, decimal_comma):
     """Check INPUT and list every problem, or print one OK line with counts.
 
     Example:
@@ -300,7 +307,7 @@ def validate(input_path, budget):
     from planner.pipeline import load_campaign
     from planner.validate import read_scenarios
 
-    campaign, validation, _ = load_campaign(input_path, budget, raw=raw)
+    campaign, validation, _ = load_campaign(input_path, budget, raw=raw, decimal_separator="," if decimal_comma else None)
     scenarios = read_scenarios(raw, campaign)
     counts = validation.counts
     extra = f", {len(scenarios)} scenarios" if scenarios else ""

@@ -178,13 +178,13 @@ def build_campaign_program(campaign: Campaign, solver: str = "highs"):
         return None
 
 
-def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None):
+def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None, decimal_separator=None):
     """Read and validate an input file.
 
     Parameters
     ----------
     input_path : str or Path
-    budget, solver, time_limit, gap : optional
+    budget, solver, time_limit, gap, decimal_separator : optional
         Command-line values that override the Budget sheet.
 
     Returns
@@ -198,13 +198,14 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     """
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
-    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
+    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap,
+                 "decimal_separator": decimal_separator}
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     return campaign, validation, time.perf_counter() - started
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True, raw=None, started=None):
+                     explain=True, raw=None, started=None, decimal_separator=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -221,6 +222,9 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     started : float, optional
         ``time.perf_counter()`` when the command started: a time limit counts from there
         (default: now).
+    decimal_separator : str, optional
+        ``","`` for a decimal comma (``--decimal-comma``), ``"."``; default: the Budget
+        sheet's setting, else each column's own evidence.
 
     Returns
     -------
@@ -236,7 +240,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     with concurrent.futures.ThreadPoolExecutor(1) as hashing:
         # The input's hash (for Run info) is read while the plan is made: hashlib releases the GIL.
         digest = hashing.submit(file_sha256, input_path)
-        campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw)
+        campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw,
+                                                           decimal_separator)
         if target is not None:
             campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
             validation.sources["target_engagement"] = "command line"
@@ -271,7 +276,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
 
 
 def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget=None, solver=None,
-                          time_limit=None, gap=None, workers=None, progress=None, raw=None):
+                          time_limit=None, gap=None, workers=None, progress=None, raw=None, decimal_separator=None):
     """Read, validate, run several scenarios and write the comparison workbook.
 
     Parameters
@@ -282,7 +287,7 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
         scenarios compared, and extra budgets drawn only on the frontier.
     title : str
         Heading of the Summary sheet.
-    budget, solver, time_limit, gap : optional
+    budget, solver, time_limit, gap, decimal_separator : optional
         Command-line overrides.
     workers : int, optional
         Processes to run scenarios in.
@@ -296,7 +301,8 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     output_path = check_output_path(output_path, input_path)
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
-    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap}
+    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap,
+                 "decimal_separator": decimal_separator}
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     scenarios, frontier_points = make_scenarios(campaign, raw)
     timings = {"read and validate": time.perf_counter() - started}

@@ -8,6 +8,7 @@ write: ``12.5K``, ``1.2M``, ``$1,200``, ``1,200.50``, ``3.5%``, ``0.035``.
 
 from __future__ import annotations
 
+import contextvars
 import difflib
 import math
 import re
@@ -62,9 +63,26 @@ SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
 _ERROR_CELLS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
 _NUMBER = re.compile(
     r"^(?P<sign>[+-]?)\s*(?P<cur>[$€£¥])?\s*(?P<sign2>[+-]?)\s*"
-    r"(?P<num>\d[\d,]*(?:\.\d*)?|\.\d+)\s*(?P<suffix>[kmb%])?$",
-    re.IGNORECASE,
+    r"(?P<num>\d[\d.,]*|[.,]\d+)\s*(?P<suffix>[kmb%])?\s*(?P<cur2>[$€£¥])?$",
+    re.IGNORECASE | re.ASCII,
 )
+#: How the digits of a number may be written, with a decimal point (1,200.50) or a decimal comma (1.200,50).
+_POINT_FORM = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$", re.ASCII)
+_COMMA_FORM = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?$|^,\d+$", re.ASCII)
+#: A decimal comma for sure: "3,5", "0,035", "1.200,50", "1.200.000"; a decimal point for sure: "3.5",
+#: "0.035", "1,200.50", "1,200,000". "1.200" and "1,200" alone could be either.
+_SURE_COMMA = re.compile(r"^\d+,(?:\d{1,2}|\d{4,})$|^0,\d+$|^,\d+$|\.\d{3}.*,|\.\d{3}\.", re.ASCII)
+_SURE_POINT = re.compile(r"^\d+\.(?:\d{1,2}|\d{4,})$|^0\.\d+$|^\.\d+$|,\d{3}.*\.|,\d{3},", re.ASCII)
+_AMBIGUOUS_DOT = re.compile(r"^\d{1,3}(?:\.\d{3})+$", re.ASCII)
+#: Upper limits of plausible values, per column: larger ones are typing slips, not campaigns.
+LIMITS = {"followers": 1e10, "cost_per_post": 1e12, "expected_engagement": 1e12, "total_budget": 1e12,
+          "max_posts": 1000, "min_posts": 1000}
+#: How a planner may write the decimal_separator setting.
+_SEPARATOR_WORDS = {".": ".", "point": ".", "dot": ".", "decimal point": ".", ",": ",", "comma": ",",
+                    "decimal comma": ","}
+#: The decimal separator set by the Budget sheet or the command line for the workbook being read
+#: (None: found per column).
+_DECIMAL = contextvars.ContextVar("decimal_separator", default=None)
 #: What str.strip removes from ASCII text.
 _ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -95,6 +113,7 @@ class ParsedColumn:
 
 #: The reason every cell of a column of numbers only shares: none.
 _NOTHING_REFUSED = np.array("", dtype=object)
+_NOT_FINITE = "is too large to be a number the planner can use (infinite); type the value itself"
 
 
 @dataclass
@@ -129,6 +148,11 @@ def parse_numbers(values) -> ParsedColumn:
     percent = np.zeros(n, bool)
     if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
         out = cells.astype(float)
+        if np.isinf(out).any():
+            bad = np.full(n, "", dtype=object)
+            bad[np.isinf(out)] = _NOT_FINITE
+            out[np.isinf(out)] = np.nan
+            return ParsedColumn(out, np.zeros(n, bool) | (np.isnan(out) & (bad == "")), percent, bad)
         # Nothing refused: every cell's reason is one shared "" (a read-only view), not a column of them.
         return ParsedColumn(out, np.isnan(out), percent, np.broadcast_to(_NOTHING_REFUSED, n))
     out = np.full(n, np.nan)
@@ -138,6 +162,9 @@ def parse_numbers(values) -> ParsedColumn:
     numbers = np.flatnonzero(is_number)
     out[numbers] = cells[numbers].astype(float)
     blank[numbers] = np.isnan(out[numbers])
+    infinite = numbers[np.isinf(out[numbers])]
+    bad[infinite] = _NOT_FINITE
+    out[infinite] = np.nan
     texts = np.flatnonzero(is_text)
     if len(texts):
         codes, distinct = pd.factorize(cells[texts])
@@ -153,7 +180,13 @@ def parse_numbers(values) -> ParsedColumn:
 
 
 def _parse_texts(texts: np.ndarray) -> ParsedColumn:
-    """Parse text cells (str only) as numbers: ``12.5K``, ``$1,200``, ``3.5%``, ..."""
+    """Parse text cells (str only) as numbers: ``12.5K``, ``$1,200``, ``3.5%``, ``1.200,50 €``, ...
+
+    The decimal separator is the workbook's ``decimal_separator`` when set; otherwise the
+    column's own cells decide it ("3,5" or "1.200,50" show a decimal comma, "3.5" or
+    "1,200.50" a decimal point). A column showing both is refused, and so is "1.200" in a
+    column with no evidence either way (1.2 or 1,200?).
+    """
     n = len(texts)
     out = np.full(n, np.nan)
     percent = np.zeros(n, bool)
@@ -163,30 +196,67 @@ def _parse_texts(texts: np.ndarray) -> ParsedColumn:
     parts = text.str.extract(_NUMBER)
     matched = parts["num"].notna().to_numpy() & ~blank
     digits = parts["num"].fillna("")
-    grouped_ok = (~digits.str.contains(",", regex=False) | digits.str.match(_GROUPED)).to_numpy(bool)
     signs = parts["sign"].fillna("") + parts["sign2"].fillna("")
     single_sign = (signs.str.len() <= 1).to_numpy(bool)
+    one_currency = (parts["cur"].isna() | parts["cur2"].isna()).to_numpy(bool)
     negative = (signs.str.count("-") % 2 == 1).to_numpy(bool)
-    good = matched & grouped_ok & single_sign
-    number = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").to_numpy(float)
+    separator, mixed = _decimal_separator(digits[matched])
+    form = _COMMA_FORM if separator == "," else _POINT_FORM
+    formed = digits.str.match(form).to_numpy(bool)
+    ambiguous = np.zeros(n, bool) if separator is not None else digits.str.match(_AMBIGUOUS_DOT).to_numpy(bool)
+    separated = digits.str.contains(r"[.,]").to_numpy(bool)
+    good = matched & formed & single_sign & one_currency & ~ambiguous & ~(separated & mixed)
+    plain = digits.str.replace("." if separator == "," else ",", "", regex=False)
+    if separator == ",":
+        plain = plain.str.replace(",", ".", regex=False)
+    number = pd.to_numeric(plain, errors="coerce").to_numpy(float)
     suffix = parts["suffix"].fillna("").str.lower().to_numpy(object)
     multiplier = np.ones(n)
     for letter, factor in _MULTIPLIER.items():
         multiplier[suffix == letter] = factor
     number = number * multiplier * np.where(negative, -1.0, 1.0)
+    good &= np.isfinite(number)
     out[good] = number[good]
     percent[good] = suffix[good] == "%"
     for j in np.flatnonzero(~good & ~blank):
         upper = text.iat[j].upper()
         if upper in _ERROR_CELLS:
             bad[j] = f"the cell shows the error {upper}; fix the formula or type the value"
+        elif any(ch.isdigit() and not ch.isascii() for ch in text.iat[j]):
+            bad[j] = "holds digits other than 0-9; type the number with the digits 0-9"
         elif matched[j] and not single_sign[j]:
             bad[j] = "has more than one sign; write a single number such as -5 or 5"
-        elif matched[j]:
+        elif matched[j] and not one_currency[j]:
+            bad[j] = "has two currency symbols; write one, e.g. $1,200 or 1.200 €"
+        elif matched[j] and mixed and separated[j]:
+            bad[j] = ("this column mixes decimal commas (3,5) and decimal points (3.5); write every number one "
+                      "way, or set decimal_separator on the Budget sheet ('.' or ',')")
+        elif matched[j] and ambiguous[j]:
+            shown = digits.iat[j]
+            bad[j] = (f"could be {float(shown):g} or {int(shown.replace('.', '')):,} (is '.' a decimal point or a "
+                      "thousands separator?); write it without a separator, or set decimal_separator on the "
+                      "Budget sheet ('.' or ',', or pass --decimal-comma)")
+        elif matched[j] and formed[j]:
+            bad[j] = _NOT_FINITE
+        elif matched[j] and separator == ",":
+            bad[j] = "with a decimal comma, thousands are grouped in threes by dots (1.200 or 1.200,50)"
+        elif matched[j] and "," in digits.iat[j]:
             bad[j] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
         else:
             bad[j] = "is not a number (write e.g. 12500, 12.5K, $1,200 or 3.5%)"
     return ParsedColumn(out, blank, percent, bad)
+
+
+def _decimal_separator(digits: pd.Series):
+    """(separator, mixed) for a column's number texts: the workbook's setting, else what the column shows."""
+    chosen = _DECIMAL.get()
+    if chosen is not None:
+        return chosen, False
+    comma = bool(digits.str.contains(_SURE_COMMA).any()) if len(digits) else False
+    point = bool(digits.str.contains(_SURE_POINT).any()) if len(digits) else False
+    if comma and point:
+        return None, True
+    return ("," if comma else "." if point else None), False
 
 
 def clean_text(values) -> np.ndarray:
@@ -397,6 +467,9 @@ def _number_column(table, column, collector, *, required, minimum=0.0, allow_per
     with np.errstate(invalid="ignore"):
         if minimum is not None:
             collector.each(values < minimum, column, raw, f"must be at least {minimum:g}")
+        if column in LIMITS:
+            collector.each(values > LIMITS[column], column, raw,
+                           f"is above {LIMITS[column]:,.0f}, more than any campaign has; check the value")
         if integer:
             collector.each(~np.isnan(values) & (np.mod(values, 1) != 0), column, raw, "must be a whole number")
     return parsed, raw
@@ -447,6 +520,24 @@ def validate(raw: RawWorkbook, budget_override=None, overrides=None):
     ------
     InputError
     """
+    token = _DECIMAL.set((overrides or {}).get("decimal_separator") or _separator_setting(raw))
+    try:
+        return _validate(raw, budget_override, overrides)
+    finally:
+        _DECIMAL.reset(token)
+
+
+def _separator_setting(raw: RawWorkbook):
+    """The Budget sheet's decimal_separator, read before any number (None when absent or unclear)."""
+    rows, _, _ = _sheet_rows(raw, "budget")
+    for row in rows or ():
+        if len(row) > 1 and normalise_header(row[0]) == "decimal_separator":
+            return _SEPARATOR_WORDS.get(clean_text([row[1]])[0].casefold())
+    return None
+
+
+def _validate(raw: RawWorkbook, budget_override, overrides):
+    """:func:`validate` with the decimal separator in place."""
     report = Validation()
     problems = []
     settings, setting_problems = _settings(raw, budget_override, overrides or {}, report)
@@ -499,7 +590,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
         found = ", ".join(raw.names.values()) or "none"
         return None, None, [Problem(str(raw.path), f"no sheet named 'Creators' (sheets found: {found}); add one")]
     try:
-        sheet = table_from_rows(rows, name, CREATOR_REQUIRED, CREATOR_SYNONYMS, formulas)
+        sheet = table_from_rows(rows, name, CREATOR_REQUIRED, CREATOR_SYNONYMS, formulas, short_rows=raw.kind == "csv")
     except HeaderNotFoundError as exc:
         return None, None, [_NotATable(**vars(p)) for p in exc.problems]
     table = sheet.table
@@ -519,6 +610,9 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
 
     creator = clean_text(table["creator"])
     c.each(creator == "", "creator", creator, "creator handle is blank; give every row a unique handle")
+    invisible = _per_distinct(lambda text: text != "" and not any(_visible(ch) for ch in text), creator)
+    c.each(invisible.astype(bool), "creator", creator,
+           "creator handle has no visible character (only spaces or invisible marks); type the handle")
     _duplicate_creators(creator, c)
 
     niche = clean_text(table["niche"])
@@ -593,6 +687,11 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     extra_columns = [col for col in table.columns if col not in known and sheet.headers.get(col)]
     extra = table[extra_columns].rename(columns={col: sheet.headers[col] for col in extra_columns})
     return creators, extra.reset_index(drop=True), []
+
+
+def _visible(ch: str) -> bool:
+    """A character that shows: not a space, a control or an invisible format mark (zero-width space, ...)."""
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me")
 
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
@@ -709,6 +808,13 @@ def _setting_value(key, cell, sheet, row):
     def problem(message):
         return None, Problem(sheet, f"{key} {message}", row, "value", cell)
 
+    if key == "decimal_separator":
+        text = clean_text([cell])[0].casefold()
+        if text == "":
+            return None, None
+        if text not in _SEPARATOR_WORDS:
+            return problem("must be '.' (1,200.50) or ',' (1.200,50)")
+        return _SEPARATOR_WORDS[text], None
     if key in ("share_basis", "solver"):
         text = clean_text([cell])[0].casefold()
         if text == "":
@@ -895,6 +1001,15 @@ def read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
     InputError
         With every problem found on the sheet.
     """
+    token = _DECIMAL.set(campaign.settings.decimal_separator)
+    try:
+        return _read_scenarios(raw, campaign)
+    finally:
+        _DECIMAL.reset(token)
+
+
+def _read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
+    """:func:`read_scenarios` with the workbook's decimal separator in place."""
     from planner.scenarios import BUILTIN_MIXES, Scenario
 
     rows, name, formulas = _sheet_rows(raw, "scenarios")

@@ -635,7 +635,8 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, formulas: dict) -> RawSheet:
+def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, formulas: dict,
+                    short_rows: bool = False) -> RawSheet:
     """Find the header row and turn the rows beneath it into a table.
 
     The header is the first row within :data:`HEADER_SEARCH_ROWS` holding at
@@ -684,8 +685,15 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
     written = list(rows[header_index])
     width = len(written)
     below = rows[header_index + 1:]
+    cut = []
     with _collector_paused():
         if not set(map(len, below)) <= {width}:  # CSV rows may be shorter or longer than the header
+            if short_rows:
+                # A CSV row with fewer fields than the header's named columns was cut off (a file
+                # truncated mid-row): its missing fields must not quietly become defaults.
+                needed = max((i + 1 for i, cell in enumerate(written) if not _is_blank(cell)), default=0)
+                cut = [(header_index + 2 + k, len(r), needed) for k, r in enumerate(below)
+                       if len(r) < needed and not all(_is_blank(c) for c in r)]
             below = [list(r[:width]) + [""] * (width - len(r)) for r in below]
         # One 2-D array of the cells, filled in C, so every later step works on whole columns.
         grid = np.fromiter(itertools.chain.from_iterable(below), dtype=object, count=len(below) * width)
@@ -710,6 +718,9 @@ def table_from_rows(rows: list, sheet: str, required: tuple, synonyms: dict, for
         table = pd.DataFrame(grid, columns=columns, dtype=object, copy=False)
     headed = [position for position, cell in enumerate(written) if not _is_blank(cell)]
     problems += merged_cell_problems(rows, sheet, header_index, headed, written)
+    problems += [Problem(sheet, f"has {fields} fields where the header names {needed} columns: the row looks cut "
+                                "off (a file saved or copied only in part?); complete it or export the file again", row)
+                 for row, fields, needed in cut]
     return RawSheet(sheet, table, excel_rows, headers, missing, problems)
 
 

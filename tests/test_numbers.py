@@ -92,7 +92,13 @@ def test_blank_cells(cell):
 # --------------------------------------------------------------------------- parse_numbers: refused
 
 
-@pytest.mark.parametrize("cell", ["1,20", "12,5", "1,2000", "12,50.5"])
+@pytest.mark.parametrize("cell,expected", [("1,20", 1.2), ("12,5", 12.5), ("1,2000", 1.2), ("0,035", 0.035)])
+def test_a_comma_that_cannot_group_thousands_is_a_decimal_comma(cell, expected):
+    value, blank, percent, bad = one(cell)
+    assert value == pytest.approx(expected) and not bad
+
+
+@pytest.mark.parametrize("cell", ["12,50.5", "1,20.5"])
 def test_bad_grouping_is_refused_with_grouping_message(cell):
     value, blank, percent, bad = one(cell)
     assert math.isnan(value)
@@ -132,7 +138,7 @@ def test_booleans_and_dates_are_refused(cell):
 
 
 def test_a_mixed_column_keeps_every_position():
-    cells = ["12.5K", None, "abc", "3.5%", 7, "1,20", "#N/A", True, "$1,200"]
+    cells = ["12.5K", None, "abc", "3.5%", 7, "1,2.0", "#N/A", True, "$1,200"]
     parsed = parse_numbers(cells)
     assert len(parsed.values) == len(cells)
     np.testing.assert_allclose(parsed.values[[0, 3, 4, 8]], [12_500, 3.5, 7, 1_200])
@@ -144,8 +150,9 @@ def test_a_mixed_column_keeps_every_position():
 
 def test_a_long_column_parses_as_its_cells_do_one_by_one():
     # Columns are parsed in bulk (numbers together, each distinct text once); every
-    # cell must come out as it does alone, wherever it sits and however often it repeats.
-    kinds = ["12.5K", "3.5%", "$1,200", "1,20", "#N/A", "abc", "--5", "", "  ", "\u00a07\u00a0", None,
+    # cell must come out as it does alone, wherever it sits and however often it repeats
+    # (in a column whose cells agree on the decimal point: see the decimal-comma tests).
+    kinds = ["12.5K", "3.5%", "$1,200", "1,2.0", "#N/A", "abc", "--5", "", "  ", "\u00a07\u00a0", None,
              float("nan"), 48_200, 0.035, -5, np.float64(2.5), np.int64(7), True, datetime.date(2024, 5, 1)]
     cells = [kinds[(i * 7) % len(kinds)] for i in range(600)]
     parsed = parse_numbers(cells)
