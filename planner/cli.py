@@ -61,6 +61,11 @@ def _handle_errors(command):
             for line in exc.messages():
                 click.echo(f"Error: {line}" if not line.startswith("  ") else line, err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # The reader of our output went away (`planner plan ... | head -2`): the work is done; end quietly.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except KeyboardInterrupt as exc:
             kill_child_processes()
             click.echo("Interrupted; nothing was written.", err=True)
@@ -309,6 +314,13 @@ def validate(input_path, budget, decimal_comma):
 
     campaign, validation, _ = load_campaign(input_path, budget, raw=raw, decimal_separator="," if decimal_comma else None)
     scenarios = read_scenarios(raw, campaign)
+    from planner.diagnose import explain_infeasible, precheck
+    from planner.errors import InfeasibleError
+
+    # The instant checks `plan` runs first: "OK" means plan will not refuse the rules at once.
+    conflicts = precheck(campaign)
+    if conflicts:
+        raise InfeasibleError(*explain_infeasible(campaign, campaign.settings.solver, None, conflicts))
     counts = validation.counts
     extra = f", {len(scenarios)} scenarios" if scenarios else ""
     click.echo(
@@ -321,15 +333,20 @@ def validate(input_path, budget, decimal_comma):
 
 @cli.command()
 @click.argument("output_path", metavar="OUTPUT", type=click.Path())
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_handle_errors
-def template(output_path):
+def template(output_path, force):
     """Write an input workbook to fill in: instructions, data validation, example rows.
 
     Example:
 
         planner template my_campaign.xlsx
     """
+    from planner.errors import OutputError, Problem
     from planner.template import write_template
+
+    if os.path.lexists(output_path) and not force:
+        raise OutputError(Problem(output_path, "already exists; choose another name, or pass --force to replace it"))
 
     write_template(output_path)
     click.echo(f"Template written to {output_path}")

@@ -460,6 +460,8 @@ def check_output_path(output, input_path=None) -> Path:
     output = Path(output)
     if output.suffix.lower() != ".xlsx":
         raise OutputError(Problem(str(output), "the report must be an .xlsx file; give a name ending in .xlsx"))
+    if len(output.name.encode("utf-8")) > 255:
+        raise OutputError(Problem(str(output), "the file name is too long for the file system; choose a shorter one"))
     if input_path is not None:
         source = Path(input_path)
         same = output.resolve() == source.resolve()
@@ -469,8 +471,25 @@ def check_output_path(output, input_path=None) -> Path:
             same = output.name.casefold() == source.name.casefold()
         if same:
             raise OutputError(Problem(str(output), "the report would replace the input file; choose another name"))
-    if not output.parent.exists():
-        raise OutputError(Problem(str(output), f"the folder {output.parent} does not exist"))
+    folder = output.parent
+    for part in [folder, *folder.parents]:
+        if part.is_file():
+            raise OutputError(Problem(str(output), f"{part} is a file, not a folder; choose a folder for the report"))
+    if not folder.exists():
+        raise OutputError(Problem(str(output), f"the folder {folder} does not exist"))
+    if output.is_dir():
+        raise OutputError(Problem(str(output), "is a folder; give a file name ending in .xlsx"))
+    # Fail before any solving, not after: the report is written to a temporary file in this folder
+    # and moved into place, so both must be possible.
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".planner-check-", suffix=".xlsx", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(Problem(str(output), f"cannot write in the folder {folder} ({exc.strerror or exc}); "
+                                  "choose a folder you can write to")) from None
+    if output.exists() and not os.access(output, os.W_OK):
+        raise OutputError(Problem(str(output), "exists and cannot be replaced (read-only); choose another name"))
     return output
 
 
@@ -489,9 +508,12 @@ def save_atomically(wb: Workbook, output) -> None:
             _stream_rows(temporary, {f"xl/worksheets/sheet{wb.worksheets.index(wb[title]) + 1}.xml": (frame.iloc[1:], first_row)
                                      for title, (frame, first_row) in bulk.items()})
         os.replace(temporary, output)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise OutputError(Problem(str(output), f"could not be written ({exc.strerror or exc}); if it is open in "
+                                      "Excel close it, check the disk has room, and run again")) from None
         raise
 
 

@@ -176,12 +176,28 @@ def parse_budgets(text: str) -> list:
         if count > 10_000:
             raise ValueError(f"{count} budgets is too many; use a larger step")
         return [start + k * step for k in range(count)]
-    # A comma followed by exactly three digits groups thousands ($50,000); any other separates budgets.
-    parts = re.split(r";|,(?!\d{3}(?:\D|$))", text)
-    budgets = [money(p) for p in parts if p.strip()]
+    budgets = [money(p) for p in _budget_parts(text) if p.strip()]
     if not budgets:
         raise ValueError("give at least one budget")
     return budgets
+
+
+def _budget_parts(text: str) -> list:
+    """A list of budgets split at ';' and ','; a ',' before three digits groups thousands only
+    after a currency sign ($50,000): after plain digits (100,200) it could be either, and is refused."""
+    parts = []
+    for piece in re.split(r"[;,]", text):
+        grouping = re.fullmatch(r"\s*\d{3}(?:\.\d+)?\s*", piece) is not None
+        if parts and grouping and re.fullmatch(r"\s*[$€£¥]\s*\d{1,3}(?:,\d{3})*\s*", parts[-1]):
+            parts[-1] += "," + piece
+        elif parts and grouping and re.fullmatch(r"\s*\d+(?:,\d{3})*\s*", parts[-1]):
+            shown = f"{parts[-1].strip()},{piece.strip()}"
+            raise ValueError(f"'{shown}' could be one budget or two: write one budget without the comma "
+                             f"({shown.replace(',', '')}) or with a currency sign (${shown}), and separate budgets "
+                             f"with ';' or write them with a suffix ({parts[-1].strip()}k,{piece.strip()}k)")
+        else:
+            parts.append(piece)
+    return parts
 
 
 # --- running -------------------------------------------------------------------------------

@@ -696,7 +696,9 @@ def test_rules_that_cannot_hold_exit_3_not_1(tmp_path):
     rows = good_creators()
     rows[2].update(include="must", cost_per_post=9_000)
     path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
-    ok, _ = validate_ok(path)  # the input itself is fine
+    # Every cell is fine, but validate runs plan's instant pre-checks: exit 3, not "OK".
+    checked = run_cli("validate", path)
+    assert checked.exit_code == 3 and "cannot all hold" in output_of(checked)
     out = tmp_path / "out.xlsx"
     result = run_cli("plan", path, "-o", out)
     text = output_of(result)
