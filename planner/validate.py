@@ -694,6 +694,10 @@ def _visible(ch: str) -> bool:
     return not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me")
 
 
+#: Rows of one duplicated handle named in each of its messages.
+DUPLICATE_ROWS_SHOWN = 10
+
+
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     """One problem per row whose handle is another row's once normalised (:func:`identity_keys`), naming all their rows."""
     keys = identity_keys(creator)
@@ -707,7 +711,10 @@ def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     starts = np.cumsum(counts) - counts
     for code in pd.unique(codes[repeated]):  # keys in the order their first repeated row appears
         where = by_key[starts[code]:starts[code] + counts[code]]
-        rows_text = ", ".join(str(int(collector.rows[i])) for i in where)
+        # The first rows and a count: listing every copy on every copy's line grows with the square.
+        shown = ", ".join(str(int(collector.rows[i])) for i in where[:DUPLICATE_ROWS_SHOWN])
+        more = len(where) - DUPLICATE_ROWS_SHOWN
+        rows_text = shown + (f" and {more:,} more" if more > 0 else "")
         for i in where:
             collector.add(i, "creator", creator[i], f"duplicate creator (rows {rows_text}); keep one row per creator")
 
@@ -835,6 +842,8 @@ def _setting_value(key, cell, sheet, row):
     if key == "total_budget":
         if percent or value <= 0:
             return problem("must be a positive amount of money (e.g. 50000 or $50,000)")
+        if value > LIMITS["total_budget"]:
+            return problem(f"is above {LIMITS['total_budget']:,.0f}, more than any campaign has; check the value")
         return value, None
     if key in ("min_creators", "max_creators"):
         if percent or value < 0 or not float(value).is_integer():

@@ -179,3 +179,27 @@ def test_a_csv_row_may_leave_out_an_unnamed_last_column(tmp_path):
                     "a,food,12500,0.035,1200,2,\nb,food,48000,0.0098,353,3\n", encoding="utf-8")
     result = run_cli("validate", path, "--budget", 5000)
     assert result.exit_code == 0, result.output  # the unnamed last column may be left out
+
+
+def test_ten_thousand_copies_of_one_handle_are_refused_in_linear_space(tmp_path):
+    # Each copy's message names the first rows and a count, not all 10,000 rows (that grew to 590 MB).
+    from planner.errors import InputError
+    from planner.pipeline import load_campaign
+
+    creators = rows(["100"] * 10_000)
+    for row in creators:
+        row["creator"] = "same"
+    path = write_workbook(tmp_path / "in.xlsx", creators, budget={"total_budget": 5000})
+    with pytest.raises(InputError) as caught:
+        load_campaign(path)
+    messages = caught.value.messages()
+    assert len(messages) == 10_000
+    assert "rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 9,990 more" in messages[0]
+    assert sum(map(len, messages)) < 2_000_000
+
+
+def test_a_budget_beyond_any_campaign_is_refused(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["1200", "850"]), budget={"total_budget": 1e308})
+    result = run_cli("plan", path, "-o", tmp_path / "plan.xlsx")
+    assert result.exit_code == 1, result.output
+    assert "total_budget is above 1,000,000,000,000" in result.output
