@@ -187,10 +187,12 @@ def _scenario_summary(results) -> None:
 @click.option("--budgets", required=True, help="start:stop:step (inclusive) or a comma list, e.g. 20000:200000:20000 or 20k,50k,80k.")
 @click.option("--mix", "mixes", multiple=True, help="Sweep each of these built-in mixes too (many-micro, few-macro, balanced).")
 @click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
+@click.option("--budget", type=MoneyType(),
+              help="The campaign's total budget, as for plan (default: the Budget sheet's; for CSV input, the largest swept).")
 @_solver_options
 @click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 @_handle_errors
-def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit, gap, workers, decimal_comma):
+def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_comma):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -213,7 +215,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, solver, time_limit
     with _progress(len(scenarios)) as progress:
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
-            solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
+            budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
             decimal_separator="," if decimal_comma else None,
         )
     click.echo(f"Sweep written to {output_path}")

@@ -93,3 +93,14 @@ def test_a_closed_stdout_pipe_ends_quietly(tmp_path):
                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     assert out.exists()
+
+
+def test_a_sweep_of_a_csv_export_needs_no_budget_sheet(tmp_path):
+    # A CSV has no Budget sheet: the sweep's own budgets are enough (the largest is the campaign's).
+    path = tmp_path / "export.csv"
+    path.write_text("creator,niche,followers,engagement_rate,cost_per_post\n"
+                    "a,food,12500,0.035,1200\nb,food,48000,0.021,2400\nc,beauty,9800,0.04,850\n", encoding="utf-8")
+    out = tmp_path / "sweep.xlsx"
+    result = run_cli("sweep", path, "-o", out, "--budgets", "2k,5k", "--workers", 1)
+    assert result.exit_code == 0, result.output
+    assert "$2,000" in result.output and "$5,000" in result.output
