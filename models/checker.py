@@ -89,7 +89,10 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         """Record one rule; room is what one more step towards the limit costs."""
         slack = (limit - planned) if sense == "<=" else (planned - limit)
         holds = slack >= -TOLERANCE * max(1.0, scale)
-        rows.append((name, description, sense, limit, planned, slack, unit, holds, holds and slack < room))
+        # A rule binds only when a step toward its limit exists and does not fit: with no post left
+        # to add (or remove) in its reach (room infinite), it constrains nothing.
+        rows.append((name, description, sense, limit, planned, slack, unit, holds,
+                     holds and slack < room and np.isfinite(room)))
         if not holds:
             violations.append(f"{description}: planned {planned:,.6g}, limit {limit:,.6g}")
 

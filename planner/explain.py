@@ -305,6 +305,8 @@ def unspent_reason(campaign: Campaign, plan: Plan) -> Optional[str]:
     cheapest = cost[can_add].min(initial=math.inf)
     if left <= 1e-6 or (left < cheapest and left < 0.001 * budget):
         return None
+    if not math.isfinite(cheapest):
+        return f"${left:,.2f} is left: every creator is booked for as many posts as allowed"
     if left < cheapest:
         return f"${left:,.2f} is left and no remaining post costs that little (the cheapest is ${cheapest:,.2f})"
     binding = [r for r in plan.rules.loc[plan.rules["binding"], "rule"] if r != "budget"]

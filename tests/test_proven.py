@@ -190,3 +190,18 @@ def test_a_time_limit_bounds_the_whole_plan_command(tmp_path):
     run_info = [row[0] for row in openpyxl.load_workbook(out)["Run info"].iter_rows(values_only=True) if row[0]]
     explained = openpyxl.load_workbook(out)["Rules"].max_column > 9
     assert explained or any("explanations skipped" in str(text) for text in run_info)
+
+
+def test_nothing_left_to_add_binds_nothing_and_the_summary_says_why_money_is_left(tmp_path):
+    # Both creators booked at max_posts with $3,450 left: the budget does not bind, nor does a
+    # max share of a tier with no creators; the Summary says why the money is left, never "$inf".
+    creators = [creator("a", 20_000, 500), creator("b", 30_000, 1050)]
+    path = write_workbook(tmp_path / "in.xlsx", creators, budget={"total_budget": 5000},
+                          tiers=[{"tier": "mega", "max_share": 0.3}])
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    values = summary(out)
+    assert values["Binding rules"] == "none"
+    assert "inf" not in values["Budget left unspent"]
+    assert "every creator is booked for as many posts as allowed" in values["Budget left unspent"]
