@@ -81,6 +81,11 @@ def _handle_errors(command):
     return wrapper
 
 
+#: ``--decimal-comma``: numbers typed as text use a decimal comma; passed on as ``decimal_separator``.
+_decimal_comma = click.option("--decimal-comma", "decimal_separator", flag_value=",", default=None,
+                              help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="campaign-planner")
@@ -98,9 +103,9 @@ def cli(debug):
 @click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-solve to price each binding rule and say why top creators were left out.")
-@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+@_decimal_comma
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_comma):
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_separator):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -113,7 +118,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw,
-        started=started, decimal_separator="," if decimal_comma else None,
+        started=started, decimal_separator=decimal_separator,
     )
     click.echo(f"Plan written to {output_path}")
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -190,9 +195,9 @@ def _scenario_summary(results) -> None:
 @click.option("--budget", type=MoneyType(),
               help="The campaign's total budget, as for plan (default: the Budget sheet's; for CSV input, the largest swept).")
 @_solver_options
-@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+@_decimal_comma
 @_handle_errors
-def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_comma):
+def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_separator):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -216,7 +221,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
             budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator="," if decimal_comma else None,
+            decimal_separator=decimal_separator,
         )
     click.echo(f"Sweep written to {output_path}")
     _scenario_summary(results)
@@ -232,10 +237,10 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
 @click.option("--frontier-points", type=click.IntRange(min=1), default=3, show_default=True,
               help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
 @_solver_options
-@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+@_decimal_comma
 @_handle_errors
 def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers,
-            decimal_comma):
+            decimal_separator):
     """Plan several mixes of INPUT side by side at the same budget.
 
     Built in: many-micro (nano + micro tiers take at least 70% of spend),
@@ -256,7 +261,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator="," if decimal_comma else None,
+            decimal_separator=decimal_separator,
         )
     click.echo(f"Comparison written to {output_path}")
     _scenario_summary(results)
@@ -301,9 +306,9 @@ def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
 @click.option("--budget", type=MoneyType(), help="Total budget, for CSV input without a Budget sheet.")
-@click.option("--decimal-comma", is_flag=True, help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+@_decimal_comma
 @_handle_errors
-def validate(input_path, budget, decimal_comma):
+def validate(input_path, budget, decimal_separator):
     """Check INPUT and list every problem, or print one OK line with counts.
 
     Example:
@@ -314,7 +319,7 @@ def validate(input_path, budget, decimal_comma):
     from planner.pipeline import load_campaign
     from planner.validate import read_scenarios
 
-    campaign, validation, _ = load_campaign(input_path, budget, raw=raw, decimal_separator="," if decimal_comma else None)
+    campaign, validation, _ = load_campaign(input_path, budget, raw=raw, decimal_separator=decimal_separator)
     scenarios = read_scenarios(raw, campaign)
     from planner.diagnose import explain_infeasible, precheck
     from planner.errors import InfeasibleError

@@ -20,7 +20,7 @@ import pandas as pd
 from models.campaign import EXCLUDE, MUST, Campaign
 from models.checker import check_plan
 from models.plan import Plan
-from models.program import build_program, effective_max_posts
+from models.program import build_program, effective_max_posts, slot_values
 from planner.parallel import run_parallel
 from planner.solve import solve, solve_campaign
 
@@ -334,8 +334,7 @@ def nothing_booked_reason(campaign: Campaign) -> str:
         return (f"no creator fits under the per-creator cap ({share:.2%} of budget = ${share * budget:,.2f}): "
                 f"the cheapest booking costs ${cheapest:,.2f}")
     bookable = open_ & (effective_max_posts(campaign) > 0)
-    worth = creators["post_value"].to_numpy(float) * campaign.niche_weights()
-    if not np.any(worth[bookable] > 0):
+    if not np.any(slot_values(campaign)[bookable] > 0):
         return "every creator that can be booked has an expected (weighted) engagement of 0"
     return "every booking would break a rule (see the Rules sheet)"
 

@@ -198,10 +198,14 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     """
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
-    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap,
-                 "decimal_separator": decimal_separator}
+    overrides = _overrides(solver, time_limit, gap, decimal_separator)
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     return campaign, validation, time.perf_counter() - started
+
+
+def _overrides(solver, time_limit, gap, decimal_separator) -> dict:
+    """Command-line values that replace the Budget sheet's settings (None: keep the sheet's)."""
+    return {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap, "decimal_separator": decimal_separator}
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
@@ -301,9 +305,8 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     output_path = check_output_path(output_path, input_path)
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
-    overrides = {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap,
-                 "decimal_separator": decimal_separator}
-    campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
+    campaign, validation = validate(raw, budget_override=budget,
+                                    overrides=_overrides(solver, time_limit, gap, decimal_separator))
     scenarios, frontier_points = make_scenarios(campaign, raw)
     timings = {"read and validate": time.perf_counter() - started}
     started = time.perf_counter()

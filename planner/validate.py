@@ -89,7 +89,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: Joins handles to be keyed in one text (:func:`identity_keys`); a handle holding it is keyed on its own.
 _KEY_SEPARATOR = "\x00"
 _LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
-_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
 #: Cells sampled to guess whether a text column has few distinct values.
 _SAMPLE = 1000
@@ -152,7 +151,7 @@ def parse_numbers(values) -> ParsedColumn:
             bad = np.full(n, "", dtype=object)
             bad[np.isinf(out)] = _NOT_FINITE
             out[np.isinf(out)] = np.nan
-            return ParsedColumn(out, np.zeros(n, bool) | (np.isnan(out) & (bad == "")), percent, bad)
+            return ParsedColumn(out, np.isnan(out) & (bad == ""), percent, bad)
         # Nothing refused: every cell's reason is one shared "" (a read-only view), not a column of them.
         return ParsedColumn(out, np.isnan(out), percent, np.broadcast_to(_NOTHING_REFUSED, n))
     out = np.full(n, np.nan)
