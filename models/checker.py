@@ -15,6 +15,7 @@ import pandas as pd
 
 from models.campaign import EXCLUDE, MUST, Campaign
 from models.engagement import engagement_of
+from models.plan import group_label, share_text
 
 #: Relative tolerance for money and share comparisons (solvers work to ~1e-9).
 TOLERANCE = 1e-6
@@ -94,7 +95,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         rows.append((name, description, sense, limit, planned, slack, unit, holds,
                      holds and slack < room and np.isfinite(room)))
         if not holds:
-            violations.append(f"{description}: planned {planned:,.6g}, limit {limit:,.6g}")
+            violations.append(f"{description}: planned {_in_unit(planned, unit)}, limit {_in_unit(limit, unit)}")
 
     # Per-creator rules: posts within bounds, includes, the spend cap.
     max_posts = creators["max_posts"].to_numpy(np.int64)
@@ -108,14 +109,14 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         violations.append(f"{names[i]}: excluded but booked")
     for i in np.flatnonzero(include == MUST):
         # Always at its limit when it holds; whether it costs anything needs a re-solve, so never "binding" here.
-        rule(f"must_include:{names[i]}", f"must include {names[i]}", ">=", 1, int(booked[i]), "booked", 0)
+        rule(f"must_include:{names[i]}", f"Book {names[i]} (must include)", ">=", 1, int(booked[i]), "booked", 0)
     if settings.max_share_per_creator is not None:
         cap = settings.max_share_per_creator * budget
         for i in np.flatnonzero(spend > cap + tol):
             violations.append(f"{names[i]}: spend {spend[i]:,.2f} above the per-creator cap {cap:,.2f}")
         rule(
             "max_share_per_creator",
-            f"no creator above {settings.max_share_per_creator:.2%} of budget",
+            f"No creator above {share_text(settings.max_share_per_creator)} of budget",
             "<=",
             settings.max_share_per_creator,
             spend.max(initial=0.0) / budget if budget else 0.0,
@@ -125,13 +126,13 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
 
     # Budget: binding when no further post of any creator fits in what is left.
     can_grow = (posts < max_posts) & (include != EXCLUDE)
-    rule("budget", "total spend within budget", "<=", budget, spend.sum(), "$", _cheapest(cost[can_grow]), budget)
+    rule("budget", "Total spend within the budget", "<=", budget, spend.sum(), "$", _cheapest(cost[can_grow]), budget)
 
     count = int(booked.sum())
     if settings.min_creators is not None:
-        rule("min_creators", "at least this many creators", ">=", settings.min_creators, count, "creators", 1)
+        rule("min_creators", f"At least {_creators(settings.min_creators)}", ">=", settings.min_creators, count, "creators", 1)
     if settings.max_creators is not None:
-        rule("max_creators", "at most this many creators", "<=", settings.max_creators, count, "creators", 1)
+        rule("max_creators", f"At most {_creators(settings.max_creators)}", "<=", settings.max_creators, count, "creators", 1)
 
     basis = budget if settings.share_basis == "budget" else spend.sum()
     basis_word = "budget" if settings.share_basis == "budget" else "planned spend"
@@ -139,7 +140,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         members = campaign.members(group.dimension, group.group)
         group_spend = spend[members].sum()
         share = group_spend / basis if basis > 0 else 0.0
-        label = f"{group.dimension} {group.group}"
+        label = group_label(group.dimension, group.group)
         grow_cost = _cheapest(cost[members & can_grow]) / basis if basis > 0 else 0.0
         shrink_cost = _cheapest(cost[members & booked]) / basis if basis > 0 else 0.0
         scale = 1.0
@@ -150,7 +151,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
                 share_for_min = share
             rule(
                 f"{group.dimension}_min_share:{group.group}",
-                f"{label}: at least {group.min_share:.2%} of {basis_word}",
+                f"{label}: at least {share_text(group.min_share)} of {basis_word}",
                 ">=",
                 group.min_share,
                 share_for_min,
@@ -161,7 +162,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         if group.max_share is not None:
             rule(
                 f"{group.dimension}_max_share:{group.group}",
-                f"{label}: at most {group.max_share:.2%} of {basis_word}",
+                f"{label}: at most {share_text(group.max_share)} of {basis_word}",
                 "<=",
                 group.max_share,
                 share,
@@ -173,7 +174,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         if group.min_creators is not None:
             rule(
                 f"{group.dimension}_min_creators:{group.group}",
-                f"{label}: at least {group.min_creators} creators",
+                f"{label}: at least {_creators(group.min_creators)}",
                 ">=",
                 group.min_creators,
                 in_group,
@@ -183,7 +184,7 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         if group.max_creators is not None:
             rule(
                 f"{group.dimension}_max_creators:{group.group}",
-                f"{label}: at most {group.max_creators} creators",
+                f"{label}: at most {_creators(group.max_creators)}",
                 "<=",
                 group.max_creators,
                 in_group,
@@ -206,10 +207,23 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
     target = settings.target_engagement
     engagement = float(plan_engagement(campaign, posts).sum())
     if target is not None:
-        rule("target_engagement", "expected engagement reaches the target", ">=", target, engagement, "engagement", 0, target)
+        rule("target_engagement", f"Expected engagement of at least {target:,.0f}", ">=", target, engagement, "engagement", 0, target)
 
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
     return CheckResult(violations, table, engagement, float(spend.sum()))
+
+
+def _creators(count: int) -> str:
+    return f"{count:,} creator" if count == 1 else f"{count:,} creators"
+
+
+def _in_unit(value: float, unit: str) -> str:
+    """A rule's value in its unit: 5.2% for shares, 1,200.00 for money, 3 for counts."""
+    if unit.startswith("share"):
+        return share_text(value)
+    if unit == "$":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.6g}"
 
 
 def _cheapest(costs) -> float:

@@ -79,6 +79,24 @@ def percent(fraction: float) -> str:
     return f"{value:.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
+def share_text(fraction: float) -> str:
+    """A share in a sentence: 10%, 12.5%, 0.25% (never 10.00% nor 0.1)."""
+    if fraction is None or not math.isfinite(fraction):
+        return "-"
+    value = fraction * 100
+    for digits in (0, 1, 2, 3):
+        text = f"{value:.{digits}f}"
+        if abs(float(text) - value) < 1e-9 * max(1.0, abs(value)):
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + "%"
+    return f"{value:.2f}%"
+
+
+def group_label(dimension: str, group: str) -> str:
+    """A group as a client names it: 'Food', 'Micro tier', 'Instagram'."""
+    name = group[:1].upper() + group[1:]
+    return f"{name} tier" if dimension == "tier" else name
+
+
 @dataclass
 class Plan:
     """A checked plan.

@@ -7,7 +7,6 @@ Exit codes: 0 plan written; 1 bad input (nothing written); 2 usage;
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import importlib
 import os
@@ -20,10 +19,10 @@ import time
 import traceback
 
 import click
-import numpy as np
 
 from planner.errors import PlannerError
-from planner.processes import SOLVERS, kill_child_processes
+from planner.money import money
+from planner.processes import SOLVERS, ignore_interrupts, kill_child_processes
 
 #: When the console script started (a time limit bounds the whole command, imports included);
 #: None when the CLI is called in-process, where each command counts from its own start.
@@ -67,7 +66,9 @@ def _handle_errors(command):
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
         except KeyboardInterrupt as exc:
-            kill_child_processes()
+            if STARTED is not None:  # the console script, now stopping: a second Ctrl-C must not cut that short
+                ignore_interrupts()
+            kill_child_processes()  # workers and every solver, recursively
             click.echo("Interrupted; nothing was written.", err=True)
             ctx.exit(143 if isinstance(exc, Terminated) else 130)
         except (click.exceptions.Exit, click.ClickException):
@@ -82,6 +83,8 @@ def _handle_errors(command):
 
 
 #: ``--decimal-comma``: numbers typed as text use a decimal comma; passed on as ``decimal_separator``.
+_client_copy = click.option("--client-copy", "client_copy", type=click.Path(dir_okay=False),
+                            help="Also write the client sheets alone to this .xlsx (no rule ids, solver or bound).")
 _decimal_comma = click.option("--decimal-comma", "decimal_separator", flag_value=",", default=None,
                               help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 
@@ -104,8 +107,10 @@ def cli(debug):
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-solve to price each binding rule and say why top creators were left out.")
 @_decimal_comma
+@_client_copy
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_separator):
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_separator,
+         client_copy):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -118,11 +123,11 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw,
-        started=started, decimal_separator=decimal_separator,
+        started=started, decimal_separator=decimal_separator, client_copy=client_copy,
     )
-    click.echo(f"Plan written to {output_path}")
+    click.echo(f"Plan written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     click.echo(f"  status:      {result.outcome.describe()}")
-    click.echo(f"  spend:       ${result.spend:,.2f}")
+    click.echo(f"  spend:       {money(result.spend)}")
     click.echo(f"  engagement:  {result.engagement:,.0f} expected (weighted)")
     click.echo(f"  creators:    {result.creators_booked} booked, {int(result.posts.sum())} posts")
     if result.empty_reason:
@@ -132,7 +137,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
         click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")
     costs = (result.explanation or {}).get("costs")
     if costs and costs["budget_marginal"] is not None:
-        click.echo(f"  each extra $1,000 of budget buys about {costs['budget_marginal']:,.0f} engagement")
+        click.echo(f"  each extra {money(1000, 0)} of budget buys about {costs['budget_marginal']:,.0f} engagement")
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
 
@@ -175,15 +180,21 @@ def _progress(total: int):
 
 
 def _scenario_summary(results) -> None:
-    """A compact table of the scenarios on the terminal."""
+    """A compact table of the scenarios on the terminal, then every plan not proven within its gap."""
+    from planner.scenario_report import not_proven_line
+
     click.echo(f"{'scenario':<28} {'budget':>12} {'spend':>12} {'engagement':>12} {'creators':>8}  status")
     for r in results:
         budget = r.campaign.settings.total_budget if r.campaign else (r.scenario.budget or 0)
+        name = r.scenario.name[:28]
         if r.plan is not None:
-            click.echo(f"{r.scenario.name[:28]:<28} {budget:>12,.0f} {r.plan.spend:>12,.0f} "
+            click.echo(f"{name:<28} {budget:>12,.0f} {r.plan.spend:>12,.0f} "
                        f"{r.plan.engagement:>12,.0f} {r.plan.creators_booked:>8}  {r.plan.outcome.describe()}")
         else:
-            click.echo(f"{r.scenario.name[:28]:<28} {budget:>12,.0f} {'-':>12} {'-':>12} {'-':>8}  {r.status.value}")
+            click.echo(f"{name:<28} {budget:>12,.0f} {'-':>12} {'-':>12} {'-':>8}  {r.status.value}")
+    line = not_proven_line(results)
+    if line:
+        click.echo(line)
 
 
 @cli.command()
@@ -196,8 +207,10 @@ def _scenario_summary(results) -> None:
               help="The campaign's total budget, as for plan (default: the Budget sheet's; for CSV input, the largest swept).")
 @_solver_options
 @_decimal_comma
+@_client_copy
 @_handle_errors
-def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_separator):
+def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_separator,
+          client_copy):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -216,14 +229,15 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         if mix.casefold() not in BUILTIN_MIXES:
             raise click.BadParameter(f"{mix!r}; choose from {', '.join(BUILTIN_MIXES)}", param_hint="--mix")
     lines = [m.casefold() for m in mixes] or [None]
-    scenarios = sweep_scenarios(amounts, lines, mix_share)
-    with _progress(len(scenarios)) as progress:
+    title = f"Budget sweep: {len(amounts)} budget{'s' if len(amounts) != 1 else ''}"
+    with _progress(len(amounts) * len(lines)) as progress:
+        # Scenarios are named once the campaign (and so its currency) is known.
         results = scenarios_to_workbook(
-            input_path, output_path, lambda campaign, raw: (scenarios, []), f"Budget sweep: {len(amounts)} budgets",
+            input_path, output_path, lambda campaign, raw: (sweep_scenarios(amounts, lines, mix_share), []), title,
             budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator,
+            decimal_separator=decimal_separator, client_copy=client_copy,
         )
-    click.echo(f"Sweep written to {output_path}")
+    click.echo(f"Sweep written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)
 
 
@@ -238,9 +252,10 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
               help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
 @_solver_options
 @_decimal_comma
+@_client_copy
 @_handle_errors
 def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers,
-            decimal_separator):
+            decimal_separator, client_copy):
     """Plan several mixes of INPUT side by side at the same budget.
 
     Built in: many-micro (nano + micro tiers take at least 70% of spend),
@@ -252,7 +267,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         planner compare sample_inputs/typical_campaign.xlsx -o compare.xlsx
     """
     raw = _read(input_path)
-    from planner.pipeline import scenarios_to_workbook
+    from planner.pipeline import compare_scenarios, scenarios_to_workbook
 
     def make(campaign, raw):
         return compare_scenarios(campaign, raw, mixes, mix_share, target_engagement, frontier_points)
@@ -261,46 +276,10 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator,
+            decimal_separator=decimal_separator, client_copy=client_copy,
         )
-    click.echo(f"Comparison written to {output_path}")
+    click.echo(f"Comparison written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)
-
-
-def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
-    """The scenarios `compare` runs, and the extra budgets drawn on its frontier."""
-    from planner.errors import InputError, Problem
-    from planner.scenarios import BUILTIN_MIXES, mix_scenarios
-    from planner.validate import read_scenarios
-
-    sheet = read_scenarios(raw, campaign)
-    by_name = {s.name.casefold(): s for s in sheet}
-    if mixes:
-        chosen = []
-        for name in mixes:
-            key = name.casefold()
-            if key in by_name:
-                chosen.append(by_name[key])
-            elif key in BUILTIN_MIXES:
-                chosen += mix_scenarios([key], mix_share=mix_share)
-            else:
-                known = ", ".join(list(BUILTIN_MIXES) + [s.name for s in sheet])
-                raise InputError(Problem("Scenarios", f"no scenario or mix named {name!r}; choose from {known}"))
-    else:
-        chosen = mix_scenarios(list(BUILTIN_MIXES), mix_share=mix_share) + sheet
-    if target is not None:
-        chosen = [dataclasses.replace(s, target_engagement=target) for s in chosen]
-    extra = []
-    if target is None and frontier_points > 1:
-        factors = np.linspace(0.5, 1.5, frontier_points)
-        for scenario in chosen:
-            budget = scenario.budget or campaign.settings.total_budget
-            for factor in factors:
-                if abs(factor - 1.0) > 1e-9:
-                    extra.append(dataclasses.replace(
-                        scenario, name=f"{scenario.name} @ ${budget * factor:,.0f}", budget=budget * factor, line=scenario.series
-                    ))
-    return chosen, extra
 
 
 @cli.command()
@@ -332,7 +311,7 @@ def validate(input_path, budget, decimal_separator):
     extra = f", {len(scenarios)} scenarios" if scenarios else ""
     click.echo(
         f"OK: {counts['creators']:,} creators, {counts['niches']} niches, {counts['rules']} group rules{extra}, "
-        f"budget ${campaign.settings.total_budget:,.2f}"
+        f"budget {money(campaign.settings.total_budget)}"
     )
     for warning in validation.warnings:
         click.echo(f"warning: {warning}", err=True)

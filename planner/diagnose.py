@@ -16,6 +16,7 @@ import numpy as np
 from models.campaign import EXCLUDE, MUST, Campaign
 from models.program import build_program, effective_max_posts
 from planner.solve import solve
+from planner.money import money
 
 _SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
 
@@ -25,7 +26,7 @@ def rule_words(campaign: Campaign, name: str) -> str:
     kind, _, key = name.partition(":")
     settings = campaign.settings
     if kind == "budget":
-        return f"Budget sheet: total_budget ${settings.total_budget:,.2f}"
+        return f"Budget sheet: total_budget {money(settings.total_budget)}"
     if kind in ("min_creators", "max_creators"):
         return f"Budget sheet: {kind} {getattr(settings, kind)}"
     if kind.startswith("mix_"):
@@ -88,8 +89,8 @@ def precheck(campaign: Campaign) -> list:
         rules = (f"must_include:{names[i]}",)
         if settings.max_share_per_creator is not None and first[i] * cost[i] > settings.max_share_per_creator * budget:
             reason = (
-                f"costs ${first[i] * cost[i]:,.2f} for {first[i]} post(s), above the per-creator cap "
-                f"of {settings.max_share_per_creator:.2%} of budget (${settings.max_share_per_creator * budget:,.2f})"
+                f"costs {money(first[i] * cost[i])} for {first[i]} post(s), above the per-creator cap "
+                f"of {settings.max_share_per_creator:.2%} of budget ({money(settings.max_share_per_creator * budget)})"
             )
             rules = ("max_share_per_creator", f"must_include:{names[i]}")
         elif creators["max_posts"].iat[i] < first[i]:
@@ -99,8 +100,8 @@ def precheck(campaign: Campaign) -> list:
     must_cost = float((first * cost)[must].sum())
     if must_cost > budget + 1e-9:
         problems.append(Conflict(
-            f"Creators sheet: the {int(must.sum())} must-include creators cost ${must_cost:,.2f} "
-            f"together, above total_budget ${budget:,.2f}",
+            f"Creators sheet: the {int(must.sum())} must-include creators cost {money(must_cost)} "
+            f"together, above total_budget {money(budget)}",
             ("budget",) + tuple(f"must_include:{n}" for n in names[must]),
         ))
 
@@ -115,12 +116,14 @@ def precheck(campaign: Campaign) -> list:
             ))
         elif entry[:count].sum() > budget + 1e-9:
             problems.append(Conflict(
-                f"Budget sheet: min_creators {count} needs at least ${entry[:count].sum():,.2f} "
-                f"(the {count} cheapest bookings), above total_budget ${budget:,.2f}",
+                f"Budget sheet: min_creators {count} needs at least {money(entry[:count].sum())} "
+                f"(the {count} cheapest bookings), above total_budget {money(budget)}",
                 ("min_creators", "budget"),
             ))
 
     for rule in campaign.groups:
+        if not rule.min_creators and not (rule.min_share and settings.share_basis == "budget"):
+            continue  # only a minimum can conflict here: a rule without one costs no pass over the creators
         members = campaign.members(rule.dimension, rule.group) & bookable
         sheet = _SHEETS[rule.dimension]
         where = f"{sheet} sheet, {rule.dimension} {rule.group}"
@@ -134,16 +137,16 @@ def precheck(campaign: Campaign) -> list:
             cheapest = np.sort((first * cost)[members])[: rule.min_creators].sum()
             if cheapest > budget + 1e-9:
                 problems.append(Conflict(
-                    f"{where}: min_creators {rule.min_creators} needs at least ${cheapest:,.2f} "
-                    f"(its {rule.min_creators} cheapest bookings), above total_budget ${budget:,.2f}",
+                    f"{where}: min_creators {rule.min_creators} needs at least {money(cheapest)} "
+                    f"(its {rule.min_creators} cheapest bookings), above total_budget {money(budget)}",
                     (key.format("min_creators"), "budget"),
                 ))
         if rule.min_share and settings.share_basis == "budget":
             most = float((cap * cost)[members].sum())
             if most < rule.min_share * budget - 1e-6:
                 problems.append(Conflict(
-                    f"{where}: min_share {rule.min_share:.2%} needs ${rule.min_share * budget:,.2f}, "
-                    f"but all its creators at max_posts cost only ${most:,.2f}",
+                    f"{where}: min_share {rule.min_share:.2%} needs {money(rule.min_share * budget)}, "
+                    f"but all its creators at max_posts cost only {money(most)}",
                     (key.format("min_share"),),
                 ))
     for mix in campaign.mixes:

@@ -23,6 +23,7 @@ from models.plan import Plan
 from models.program import build_program, effective_max_posts, slot_values
 from planner.parallel import run_parallel
 from planner.solve import solve, solve_campaign
+from planner.money import money
 
 #: Loosening steps for "what each rule costs".
 SHARE_STEP = 0.05  # five points of share
@@ -94,7 +95,7 @@ def loosen(campaign: Campaign, name: str):
     kind = name.partition(":")[0]
     limit = current_limit(campaign, name)
     if kind == "budget":
-        return apply_relaxation(campaign, name, limit + BUDGET_STEP), f"+${BUDGET_STEP:,.0f} of budget"
+        return apply_relaxation(campaign, name, limit + BUDGET_STEP), f"+{money(BUDGET_STEP, 0)} of budget"
     if kind == "must_include":
         return apply_relaxation(campaign, name, None), "drop the must-include"
     if kind == "max_share_per_creator":
@@ -249,7 +250,7 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
             reasons.append("excluded on the Creators sheet")
         elif cap[i] == 0:
             if settings.max_share_per_creator is not None and package > settings.max_share_per_creator * budget + 1e-9:
-                reasons.append(f"its {first[i]}-post booking (${package:,.2f}) is above the per-creator cap "
+                reasons.append(f"its {first[i]}-post booking ({money(package)}) is above the per-creator cap "
                                f"({settings.max_share_per_creator:.2%} of budget)")
             else:
                 reasons.append("max_posts is 0")
@@ -279,9 +280,9 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
         elif reasons == ["budget"]:
             if marginal_per_dollar is not None and ratio[i] < marginal_per_dollar:
                 reason = (f"better use of the money: {ratio[i]:,.2f} engagement per dollar, below the "
-                          f"{marginal_per_dollar:,.2f} per dollar the plan's last $1,000 buys")
+                          f"{marginal_per_dollar:,.2f} per dollar the plan's last {money(1000, 0)} buys")
             else:
-                reason = (f"better use of the money: booking it (${package:,.2f}) means dropping posts that "
+                reason = (f"better use of the money: booking it ({money(package)}) means dropping posts that "
                           "together are worth more within the rules")
         elif reasons:
             reason = "kept out by: " + "; ".join(r for r in reasons if r != "budget") + (" (and the budget)" if "budget" in reasons else "")
@@ -306,13 +307,15 @@ def unspent_reason(campaign: Campaign, plan: Plan) -> Optional[str]:
     if left <= 1e-6 or (left < cheapest and left < 0.001 * budget):
         return None
     if not math.isfinite(cheapest):
-        return f"${left:,.2f} is left: every creator is booked for as many posts as allowed"
+        return f"{money(left)} is left: every creator is booked for as many posts as allowed"
     if left < cheapest:
-        return f"${left:,.2f} is left and no remaining post costs that little (the cheapest is ${cheapest:,.2f})"
-    binding = [r for r in plan.rules.loc[plan.rules["binding"], "rule"] if r != "budget"]
-    if binding:
-        return f"${left:,.2f} is left because these rules stop further bookings: {', '.join(binding)}"
-    return f"${left:,.2f} is left: adding any affordable post would break a rule"
+        handle = creators["creator"].to_numpy()[np.flatnonzero(can_add & (cost == cheapest))[0]]
+        return (f"{money(left)} is left: no remaining post costs less than {money(cheapest)} "
+                f"(the cheapest remaining post is {handle}'s)")
+    rules = plan.rules[plan.rules["binding"] & (plan.rules["rule"] != "budget")]
+    if len(rules):
+        return f"{money(left)} is left because these rules stop further bookings: {'; '.join(rules['description'])}"
+    return f"{money(left)} is left: adding any affordable post would break a rule"
 
 
 def nothing_booked_reason(campaign: Campaign) -> str:
@@ -327,12 +330,12 @@ def nothing_booked_reason(campaign: Campaign) -> str:
     entry = creators["cost_per_post"].to_numpy(float) * np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
     cheapest = float(entry[open_].min())
     if cheapest > budget:
-        return (f"the budget (${budget:,.2f}) is below every creator's cost: the cheapest booking costs "
-                f"${cheapest:,.2f}")
+        return (f"the budget ({money(budget)}) is below every creator's cost: the cheapest booking costs "
+                f"{money(cheapest)}")
     share = settings.max_share_per_creator
     if share is not None and cheapest > share * budget:
-        return (f"no creator fits under the per-creator cap ({share:.2%} of budget = ${share * budget:,.2f}): "
-                f"the cheapest booking costs ${cheapest:,.2f}")
+        return (f"no creator fits under the per-creator cap ({share:.2%} of budget = {money(share * budget)}): "
+                f"the cheapest booking costs {money(cheapest)}")
     bookable = open_ & (effective_max_posts(campaign) > 0)
     if not np.any(slot_values(campaign)[bookable] > 0):
         return "every creator that can be booked has an expected (weighted) engagement of 0"
@@ -420,7 +423,7 @@ def _new_limit(campaign: Campaign, program, name: str):
     loosening_up = info.sense == "<="
     if kind == "budget":
         value = math.ceil((info.limit + slack) / 10.0 - 1e-9) * 10.0
-        text = f"raise total_budget from ${limit:,.2f} to ${value:,.2f}"
+        text = f"raise total_budget from {money(limit)} to {money(value)}"
     elif kind.endswith("_share"):
         if info.per_budget is not None:
             moved = info.per_budget + (slack if loosening_up else -slack) / campaign.settings.total_budget

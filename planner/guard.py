@@ -20,7 +20,12 @@ xlsx / xlsm (a zip archive)
       writes a DTD; entity expansion is the "billion laughs");
     * the planner's sheets are scanned for every cell reference, read as the
       bulk reader reads it (``c07`` is C7): references beyond XFD1048576 are
-      refused, and the grid the reader would allocate (rows x columns up to
+      refused, and so are a cell given twice (the bulk reader would keep the
+      last copy silently) and a shared-text reference that is not an entry
+      number (``-1``, ``11.0``: read as entry 0); a value written with XML
+      markup (``<v>5&#48;00</v>``, read as 5) is recorded as an XML parser
+      reads it, to be handed over plainly (see :func:`scan_sheet`); and the
+      grid the reader would allocate (rows x columns up to
       the farthest filled cell) must stay within :data:`MAX_GRID_CELLS` and,
       above :data:`SMALL_GRID_CELLS`, be at least 1/:data:`MAX_SPARSENESS`
       filled. Sheets of :data:`BULK_SCAN_BYTES` or more are measured with
@@ -39,9 +44,12 @@ XML that the planner itself parses goes through :mod:`defusedxml`, and
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import functools
+import itertools
+import operator
 import os
 import posixpath
 import re
@@ -158,7 +166,8 @@ def parse_xml(data: bytes, label: str, member: str):
         raise InputError(Problem(label, _dtd_message(member))) from None
     except ParseError as exc:
         raise InputError(
-            Problem(label, f"the workbook is damaged: its part {member} is not well-formed XML ({exc}); save it again")
+            Problem(label, f"the workbook is damaged: its part {member} is not well-formed "
+                           f"(at line {exc.position[0]}, column {exc.position[1]}); open it in Excel and save it again")
         ) from None
 
 
@@ -188,6 +197,10 @@ class SheetExtent:
     has_formulas : bool
         The sheet holds ``<f>`` or error (``t="e"``) cells (xlsx), so the slower
         per-cell scan for unreadable cells is needed.
+    rewrites : list
+        (start, end, bytes): values written with XML markup, as an XML parser reads them,
+        to replace ``sheet_xml[start:end]`` before the bulk reader sees it (xlsx; see
+        :func:`_inspect_cell`).
     """
 
     rows: int = 0
@@ -196,6 +209,7 @@ class SheetExtent:
     far_row_cell: str = ""
     far_column_cell: str = ""
     has_formulas: bool = False
+    rewrites: list = field(default_factory=list)
 
     def add(self, row: int, column: int) -> None:
         """Record one filled cell."""
@@ -554,11 +568,11 @@ _PREFIXED_CELL = re.compile(rb":c[\s>/]")
 
 
 def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
-    """Stream a worksheet: refuse DTDs and out-of-range references; measure the filled extent.
+    """Stream a worksheet: refuse DTDs, out-of-range references and cells a reader would misread; measure it.
 
     ``cells``, when given, collects the cells from the same inflated regions: a
     :class:`planner.plain_xlsx.PlainSheet` (``active``, ``place``, ``feed(buffer, cut)``).
-    While it collects, regions end before a cell or row tag, so that no cell is split.
+    Regions end before a cell or row tag where they can, so that no cell is split.
 
     A self-closing cell (``<c r="Z9" s="3"/>``, formatting only) holds nothing
     and the bulk reader skips it, so it does not count towards the extent.
@@ -567,24 +581,34 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
     with numpy (:class:`_BulkScanner`); a region it cannot measure exactly, and
     every smaller sheet, goes through :func:`_scan_region`. Both give the same
     extent.
+
+    Every region the collector does not read is also checked for what the bulk reader
+    would silently misread (:func:`_check_values`): a value written with XML markup
+    (``<v>5&#48;00</v>``, which it reads as 5), recorded in ``extent.rewrites`` to be
+    handed over plainly, and a shared-text reference that is not one (``-1``, ``11.0``),
+    refused. Cells given twice are refused at the end (:func:`_refuse_repeats`): only
+    a sheet whose filled cells are not in strictly increasing order needs that check,
+    and the regions the collector reads are always in order.
     """
     extent = SheetExtent()
-    state = {"row": 0, "column": 0}
+    state = {"row": 0, "column": 0, "last": 0, "ordered": True, "keys": []}
     carry = b""
     tail = b""
+    offset = 0  # where in the sheet's XML the current chunk starts
     bulk = _BulkScanner() if info.file_size >= BULK_SCAN_BYTES else None
     # A big sheet's cells are parsed two regions at a time in threads (numpy lets go of the
     # interpreter while it scans: twice as fast on two cores) and collected in sheet order.
     parsing = ThreadPoolExecutor(PARSE_THREADS) if bulk is not None and cells is not None else None
-    pending = collections.deque()  # (parse of a region, the region, its cut), in sheet order
+    pending = collections.deque()  # (parse of a region, the region, its cut, its offset), in sheet order
 
     def settle(limit: int) -> None:
         """Collect parsed regions, oldest first, until at most ``limit`` are in flight."""
         while len(pending) > limit:
-            parse, region, cut = pending.popleft()
-            if cells.active and _collected(cells.settle(parse.result()), region, cut, extent, state):
+            parse, region, cut, start = pending.popleft()
+            if cells.active and _collected(cells.settle(parse.result()), region, cut, extent, state, cells):
                 continue
             _note_formulas(region, cut, extent)  # out of pattern: measured as any region is
+            _check_values(region, cut, start, extent, state, sheet, label)
             _scan_region(region[:cut], extent, state, sheet, label)
 
     with closing(inflate(path, info, label)) as chunks, (parsing or contextlib.nullcontext()):
@@ -592,14 +616,17 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
             if _declares_dtd(tail, chunk):
                 raise InputError(Problem(label, _dtd_message(info.filename)))
             tail = chunk[-16:]
+            start = offset - len(carry)  # where the region starts in the sheet
+            offset += len(chunk)
             end = len(carry) + len(chunk)
             buffer = carry + chunk if bulk is None else bulk.join(carry, chunk)
             cut = buffer.rfind(b"<", 0, end)
             if cut < 0:
                 cut = end
-            elif cells is not None and cells.active and cells.place != "tail":
+            elif cells is None or not cells.active or cells.place != "tail":
                 whole = max(buffer.rfind(b"<c ", 0, end), buffer.rfind(b"<row", 0, end))
-                cut = whole if whole >= 0 else cut
+                if whole >= 0 and (cells is not None and cells.active or buffer.find(b"</sheetData>", whole, end) < 0):
+                    cut = whole
             carry = bytes(buffer[cut:end])
             if len(carry) > _MAX_CARRY:
                 raise InputError(
@@ -609,13 +636,15 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
             if (parsing is not None and cells.active and cells.place == "data"
                     and buffer.find(b"</sheetData>", 0, cut) < 0):
                 region = bytes(buffer[:cut + 16]).ljust(cut + 16, b"\0")
-                pending.append((parsing.submit(cells.parse_or_refusal, region, 0, cut), region, cut))
+                pending.append((parsing.submit(cells.parse_or_refusal, region, 0, cut), region, cut, start))
                 settle(PARSE_THREADS)
                 continue
             if pending:
                 settle(0)
-            if cells is not None and cells.active and _collected(cells.feed(buffer, cut), buffer, cut, extent, state):
+            if cells is not None and cells.active and _collected(cells.feed(buffer, cut), buffer, cut, extent, state,
+                                                                 cells):
                 continue
+            _check_values(buffer, cut, start, extent, state, sheet, label)
             if bulk is None:
                 region = buffer[:cut]
                 _note_formulas(region, len(region), extent)
@@ -625,20 +654,27 @@ def scan_sheet(path, info, sheet: str, label: str, cells=None) -> SheetExtent:
         if pending:
             settle(0)
     if carry and not (cells is not None and cells.active
-                      and _collected(cells.feed(carry, len(carry)), carry, len(carry), extent, state)):
+                      and _collected(cells.feed(carry, len(carry)), carry, len(carry), extent, state, cells)):
         _note_formulas(carry, len(carry), extent)
+        _check_values(carry, len(carry), offset - len(carry), extent, state, sheet, label)
         _scan_region(carry, extent, state, sheet, label)
+    if not state["ordered"]:
+        _refuse_repeats(path, info, sheet, label, state, cells, extent)
     return extent
 
 
-def _collected(found, buffer, cut: int, extent: SheetExtent, state: dict) -> bool:
+def _collected(found, buffer, cut: int, extent: SheetExtent, state: dict, cells) -> bool:
     """Record a region the cell collector read (``found``: what its ``feed`` returned); False if it could not.
 
     The collector reads only cells with plain references within Excel's limits, so its
-    count and farthest cells are what the measuring scans would record.
+    count and farthest cells are what the measuring scans would record. Its cells come in
+    strictly increasing order (it stops at any other), so only the last one is kept for
+    the order check.
     """
     if found is None:
         return False
+    if cells.last_key >= 0:
+        state["last"] = cells.last_key
     count, far_row, far_column = found
     if count:
         extent.filled += count - 2
@@ -654,6 +690,271 @@ def _note_formulas(buffer, cut: int, extent: SheetExtent) -> None:
         extent.has_formulas = any(buffer.find(mark, 0, cut) >= 0 for mark in (b"<f", b't="e"', b":f"))
 
 
+# What a cell's value can hide from the bulk reader (python-calamine 0.9), which reads a number's,
+# boolean's or shared-text reference's text only up to its first character reference, entity or
+# CDATA section (``<v>5&#48;00</v>`` reads as 5, ``<v>&#53;000</v>`` as blank) and reads a
+# shared-text reference it cannot parse as entry 0 of the table.
+_TAG_NAME = re.compile(rb"<([^\s/>]*)")
+_END_TAG_NAME = re.compile(rb"</([^\s>]*)")
+_XML_DECLARATION = re.compile(rb"<\?xml\s")
+# A shared-text cell written as Excel writes one, but without a plain entry number after it.
+_ODD_SHARED = re.compile(rb't="s"(?!><v>[0-9]{1,19}</v>|/>)')
+# An attribute named t written other than t="..." (quoted otherwise, spaces around "=").
+_ODD_TYPE = re.compile(rb"t(?:\s+=|=\s|=')")
+_START_TAG = re.compile(rb"""<((?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*))((?:[^>"']|"[^"]*"|'[^']*')*?)(/?)>""")
+_ATTRIBUTE = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_REF = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})")
+_INDEX = re.compile(r"[0-9]+")
+#: Skipped whole while looking for an element's end: their text may hold anything.
+_OPAQUE = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"), (b"<?", b"?>"))
+
+
+def _check_values(buffer, cut: int, start: int, extent: SheetExtent, state: dict, sheet: str, label: str) -> None:
+    """Look at the cells of ``buffer[:cut]`` (at ``start`` in the sheet) that the bulk reader could misread.
+
+    Only places found at memchr or regular-expression speed are looked at closely: an
+    ``&`` outside inline text and formulas, ``<!`` and ``<?`` (CDATA, comments, processing
+    instructions), a ``t="s"`` cell whose value is not a plain entry number, and a ``t``
+    attribute written unusually. Sheets saved by spreadsheet programs have none of these
+    in their values, so this costs a few passes over the bytes and nothing more.
+    """
+    suspects = []
+    if buffer.find(b"&", 0, cut) >= 0:
+        suspects += _markup_amps(buffer, cut)
+    for mark, byte in ((b"<!", b"!"), (b"<?", b"?")):
+        if buffer.find(byte, 0, cut) < 0:
+            continue
+        found = buffer.find(mark, 0, cut)
+        while found >= 0:
+            if not _XML_DECLARATION.match(buffer, found):
+                suspects.append(found)
+            found = buffer.find(mark, found + 2, cut)
+    suspects += [match.start() for match in _ODD_SHARED.finditer(buffer, 0, cut)]
+    suspects += [match.start() for match in _ODD_TYPE.finditer(buffer, 0, cut)]
+    done = -1
+    for position in sorted(set(suspects)):
+        if position >= done:
+            done = _inspect_cell(buffer, cut, position, start, extent, state, sheet)
+
+
+def _markup_amps(buffer, cut: int) -> list:
+    """Where an ``&`` stands in ``buffer[:cut]`` other than in the text of a ``<t>`` or ``<f>`` element."""
+    found = []
+    position = buffer.find(b"&", 0, cut)
+    while position >= 0:
+        opening = buffer.rfind(b"<", 0, position)
+        name = _TAG_NAME.match(buffer, opening).group(1).rsplit(b":", 1)[-1] if opening >= 0 else b""
+        if name not in (b"t", b"f"):
+            found.append(position)
+            position = buffer.find(b"&", position + 1, cut)
+            continue
+        following = buffer.find(b"<", position, cut)  # the rest of this text is fine
+        position = buffer.find(b"&", following, cut) if following >= 0 else -1
+    return found
+
+
+def _element_end(buffer, qualified: bytes, position: int, cut: int) -> tuple:
+    """(start, end) of the end tag ``</qualified>`` at or after ``position``; None when it is not before ``cut``.
+
+    CDATA sections, comments and processing instructions on the way are skipped whole.
+    """
+    closing = b"</" + qualified
+    while True:
+        found = buffer.find(b"<", position, cut)
+        if found < 0:
+            return None
+        for opening, ending in _OPAQUE:
+            if buffer.startswith(opening, found):
+                stop = buffer.find(ending, found + len(opening), cut)
+                if stop < 0:
+                    return None
+                position = stop + len(ending)
+                break
+        else:
+            if buffer.startswith(closing, found):
+                stop = buffer.find(b">", found, cut)
+                if stop >= 0 and not buffer[found + len(closing): stop].strip():
+                    return found, stop + 1
+            position = found + 1
+
+
+def _enclosing_cell(buffer, cut: int, position: int):
+    """The start-tag match of the cell element that holds ``position``, and its end; None when none does."""
+    opening = buffer.rfind(b"<", 0, position + 1)
+    for _ in range(64):  # a cell holds a few tags; more, and this is not a cell's content
+        if opening < 0:
+            return None
+        tag = _START_TAG.match(buffer, opening, cut)
+        if tag is not None:
+            if tag.group(2) == b"c":
+                if tag.group(4):
+                    return (tag, tag.end()) if position < tag.end() else None
+                end = _element_end(buffer, tag.group(1), tag.end(), cut)
+                return (tag, end[1]) if end is not None and position < end[1] else None
+            if tag.group(2) in (b"row", b"sheetData", b"worksheet"):
+                return None
+        elif buffer.startswith(b"</", opening):
+            closed = _END_TAG_NAME.match(buffer, opening).group(1).rsplit(b":", 1)[-1]
+            if closed in (b"c", b"row", b"sheetData"):
+                return None  # after a cell's end: not inside one
+        opening = buffer.rfind(b"<", 0, opening)
+    return None
+
+
+def _inspect_cell(buffer, cut: int, position: int, start: int, extent: SheetExtent, state: dict, sheet: str) -> int:
+    """Check the cell around ``position``: record its value for rewriting, or refuse it; returns where it ends.
+
+    A value written with markup (character references, entities, comments) is read as an
+    XML parser reads it; when the bulk reader would read it otherwise, the value is recorded
+    in ``extent.rewrites`` as (start, end, plain text) in the sheet's bytes, to be handed
+    over plainly. Refused: a shared-text reference that is not an entry number, a value
+    that does not decode (an unknown entity) or decodes to markup where a number is kept,
+    a value in a CDATA section, a cell with two values or an attribute given twice.
+    """
+    found = _enclosing_cell(buffer, cut, position)
+    if found is None:
+        return position + 1
+    tag, end = found
+    attributes = {}
+    for match in _ATTRIBUTE.finditer(bytes(tag.group(3))):
+        name, value = match.group(1), match.group(2) if match.group(2) is not None else match.group(3)
+        if name in attributes:
+            attributes[name] = None  # given twice: not a cell a program writes
+        else:
+            attributes[name] = value.decode("utf-8", "replace")
+    values = []  # (body start, body end) of each <v> child
+    inside = tag.end()
+    while not tag.group(4):  # each child element is skipped whole: only <v> children are values
+        opening = buffer.find(b"<", inside, end)
+        if opening < 0:
+            break
+        opaque = next((stop for begin, stop in _OPAQUE if buffer.startswith(begin, opening)), None)
+        if opaque is not None:
+            closing = buffer.find(opaque, opening, end)
+            inside = closing + len(opaque) if closing >= 0 else end
+            continue
+        child = _START_TAG.match(buffer, opening, end)
+        if child is None:  # an end tag: the cell's own
+            inside = opening + 1
+            continue
+        closing = (child.end(), child.end()) if child.group(4) else _element_end(buffer, child.group(1), child.end(),
+                                                                                 end)
+        if closing is None:
+            break
+        if child.group(2) == b"v":
+            values.append((child.end(), closing[0]))
+        inside = closing[1]
+    kind = attributes.get(b"t", "n")
+    ref = _CELL_REF.fullmatch(attributes.get(b"r") or "")
+    if ref:
+        row = int(ref.group(2))
+    else:  # no reference: the row it is in, as far as can be told
+        row_tag = _ROW_REF.match(buffer, max(buffer.rfind(b"<row ", 0, tag.start()), 0))
+        row = int(row_tag.group(1)[:12]) if row_tag else (state["row"] or None)
+    column = ref.group(1).upper() if ref else None
+    where = f"cell {column}{row}" if ref else "a cell in this row"
+
+    def refuse(message: str, shown=None):
+        raise InputError(Problem(sheet, f"the workbook is damaged: {message}; {RESAVE}", row, column, shown))
+
+    if None in attributes.values():
+        refuse(f"{where} gives the same attribute twice, so what it holds cannot be known")
+    if len(values) > 1:
+        refuse(f"{where} holds {len(values)} values where a cell holds one, and a reader would silently keep "
+               "only one of them")
+    if not values:
+        return end
+    body_start, body_end = values[0]
+    raw = bytes(buffer[body_start:body_end])
+    written = raw.decode("utf-8", "replace")
+    text = _xml_text(raw)
+    if kind == "s" and (text is None or not _INDEX.fullmatch(text) or int(text) >= 1 << 64):
+        raise InputError(broken_text_problem(sheet, row, column, written))
+    if b"&" not in raw and b"<" not in raw:
+        return end
+    if text is None:
+        refuse(f"{where} holds a value that is not well-formed XML (an unknown entity or stray markup), so what "
+               "it says cannot be known", written)
+    if b"<![CDATA[" in raw:  # (could be decoded as the rest is; refused, as tests/test_plain_xlsx.py expects)
+        refuse(f"{where} keeps its value in a CDATA section (<![CDATA[...]]>), which spreadsheet programs never "
+               "write and which would read as blank or cut short", written)
+    if kind == "str":
+        plain = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    elif any(mark in text for mark in "&<>"):
+        refuse(f"{where} holds text with XML markup where a number, TRUE/FALSE or a date is kept, so its value "
+               "cannot be known", written)
+    else:
+        plain = text
+    if plain.encode() != raw:
+        extent.rewrites.append((start + body_start, start + body_end, plain.encode()))
+    return end
+
+
+def broken_text_problem(sheet: str, row, column, written: str) -> Problem:
+    """The refusal of a shared-text cell whose reference is no entry of the table (``-1``, ``11.0``, past its end)."""
+    where = f"cell {column}{row}" if column else "a cell in this row"
+    return Problem(
+        sheet,
+        f"the workbook is damaged: {where} should hold text kept in the workbook's shared text table, but its shared "
+        f"text reference is broken (it is not the number of an entry of that table), so what it says cannot be "
+        f"known; {RESAVE}",
+        row, column, written,
+    )
+
+
+_SHARED_VALUE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*? t="s"><v>([^<]*)</v>')
+
+
+def find_broken_text(data: bytes, count: int):
+    """(row, column letters, value as written) of the first shared-text cell of a sheet's XML whose reference
+    is not an entry of a table of ``count`` strings; None when there is none (or it cannot be told where).
+
+    Cells written as Excel writes them are found at regular-expression speed; failing that,
+    every cell is walked as :func:`_scan_region` walks them. For refusals only.
+    """
+    for match in _SHARED_VALUE.finditer(data):
+        written = match.group(3)
+        text = written.decode() if b"&" not in written and written.isascii() else _xml_text(written)
+        if text is None or not _INDEX.fullmatch(text) or int(text) >= count:
+            return int(match.group(2)), match.group(1).decode(), written.decode("utf-8", "replace")
+    row = column = 0
+    for match in _ANY_TAG.finditer(data):
+        tag, attributes = match.group(1), match.group(2)
+        ref = _R_ATTR.search(attributes)
+        if tag == b"row":
+            row, column = (int(ref.group(2)[:12]) if ref and ref.group(2) else row + 1), 0
+            continue
+        if ref and ref.group(1) and ref.group(2):
+            column, row_of_cell = _column_number(ref.group(1)), int(ref.group(2)[:12])
+        else:
+            column, row_of_cell = column + 1, max(row, 1)
+        kinds = [m.group(2) or m.group(3) for m in _ATTRIBUTE.finditer(attributes) if m.group(1) == b"t"]
+        if kinds != [b"s"] or attributes.rstrip().endswith(b"/"):
+            continue
+        value = _VALUE_AFTER.match(data, match.end())
+        if value is None:
+            continue
+        text = _xml_text(value.group(1))
+        if text is None or not _INDEX.fullmatch(text) or int(text) >= count:
+            return row_of_cell, column_letters(min(column, MAX_COLUMNS)), value.group(1).decode("utf-8", "replace")
+    return None
+
+
+_VALUE_AFTER = re.compile(rb"\s*<(?:[A-Za-z_][\w.\-]*:)?v(?:\s[^>]*)?>(.*?)</(?:[A-Za-z_][\w.\-]*:)?v\s*>", re.S)
+
+
+def _xml_text(raw: bytes):
+    """A value's text as an XML parser reads it (references, entities and CDATA decoded); None when it cannot."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        element = fromstring(b"<v>" + raw + b"</v>", forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DefusedXmlException, ParseError):
+        return None
+    return element.text or "" if not len(element) else None
+
+
 def _plain_cells(region: bytes) -> bool:
     """True when every cell tag in the region is ``<c r="...`` (the fast path applies)."""
     if region.count(b"<c ") != region.count(b'<c r="'):
@@ -662,11 +963,19 @@ def _plain_cells(region: bytes) -> bool:
 
 
 def _scan_region(region: bytes, extent: SheetExtent, state: dict, sheet: str, label: str) -> None:
-    """Scan complete tags: in bulk when every cell carries its reference first, else tag by tag."""
+    """Scan complete tags: in bulk when every cell carries its reference first, else tag by tag.
+
+    The filled cells' places go to :func:`_note_order`, as ``row * 16384 + column``.
+    """
     if _plain_cells(region):
-        _fast_cells(_FILLED_LETTERS.findall(region), _FILLED_DIGITS.findall(region), extent, sheet, label)
+        letters, digits = _FILLED_LETTERS.findall(region), _FILLED_DIGITS.findall(region)
+        columns = _fast_cells(letters, digits, extent, sheet, label)
+        if letters:  # row * 16384 + column, each cell in C
+            rows = map(operator.mul, map(int, digits), itertools.repeat(MAX_COLUMNS))
+            _note_order(array.array("q", map(operator.add, rows, map(columns.__getitem__, letters))), state)
         _note_last_row(region, len(region), state)
         return
+    keys = array.array("q")
     for match in _ANY_TAG.finditer(region):
         tag, attributes = match.group(1), match.group(2)
         ref = _R_ATTR.search(attributes)
@@ -684,6 +993,74 @@ def _scan_region(region: bytes, extent: SheetExtent, state: dict, sheet: str, la
         if row > MAX_ROWS or column > MAX_COLUMNS or row < 1:
             raise _beyond_limits(sheet, f"{column_letters(min(column, 26 ** 4))}{row}", label)
         extent.add(row, column)
+        keys.append(row * MAX_COLUMNS + column)
+    _note_order(keys, state)
+
+
+def _note_order(keys, state: dict) -> None:
+    """Keep a region's filled-cell places (in sheet order) and note whether the sheet is still strictly in order.
+
+    ``keys`` is an ``array('q')`` or a numpy array of ``row * 16384 + column``. While every
+    place is larger than the one before, no cell can have been given twice; the places are
+    kept all the same (8 bytes a cell), in case a later region breaks the order.
+    """
+    if not len(keys):
+        return
+    state["keys"].append(keys)
+    if state["ordered"]:
+        if keys[0] <= state["last"]:
+            state["ordered"] = False
+        elif isinstance(keys, array.array):
+            state["ordered"] = all(map(operator.lt, keys, itertools.islice(keys, 1, None)))
+        else:
+            state["ordered"] = bool((keys[1:] > keys[:-1]).all())
+    state["last"] = int(keys[-1])
+
+
+def _refuse_repeats(path, info, sheet: str, label: str, state: dict, cells, extent: SheetExtent) -> None:
+    """Refuse a sheet that gives one cell twice (the bulk reader would keep the last copy silently).
+
+    Called when the filled cells are not in strictly increasing order: all their places are
+    sorted (with those the cell collector read before it stopped) and compared. A grid too
+    large or too empty to read (:func:`check_extent`) is told first: it is the graver fault.
+    """
+    parts = list(state["keys"]) + list(getattr(cells, "kept_keys", None) or [])
+    state["keys"] = []
+    if sum(map(len, parts)) > 100_000:
+        np, _, _ = _numpy()
+        ordered = np.sort(np.concatenate([np.asarray(part, dtype=np.int64) for part in parts]))
+        same = np.flatnonzero(ordered[1:] == ordered[:-1])
+        repeated = int(ordered[same[0]]) if same.size else None
+    else:
+        ordered = sorted(itertools.chain.from_iterable(parts))
+        repeated = next((a for a, b in zip(ordered, ordered[1:]) if a == b), None)
+    if repeated is None:
+        return
+    check_extent(extent, sheet, label)
+    row, column = divmod(repeated - 1, MAX_COLUMNS)
+    ref = f"{column_letters(column + 1)}{row}"
+    if _row_elements(path, info, row, label) > 1:
+        what = (f"row {row} is written twice in this sheet, so its cells (such as {ref}) have two values "
+                "each and a reader would silently keep only the last")
+    else:
+        what = f"cell {ref} is written twice in this sheet, and a reader would silently keep only the last copy"
+    raise InputError(Problem(sheet, f"the workbook is damaged: {what}; {RESAVE}", row, column_letters(column + 1)))
+
+
+#: How every refusal of a damaged sheet ends.
+RESAVE = ("re-save the file from Excel (open it and save it again), or export it again from where it came from")
+
+
+def _row_elements(path, info, row: int, label: str) -> int:
+    """How many ``<row r="N">`` elements a sheet holds for row ``row`` (streamed again; for a message)."""
+    needle = b'<row r="%d"' % row
+    count, tail = 0, b""
+    with closing(inflate(path, info, label)) as chunks:
+        for chunk in chunks:
+            data = tail + chunk
+            count += data.count(needle)
+            tail = data[-(len(needle) - 1):]  # shorter than the needle: nothing in it is counted twice
+    return count
 
 
 def _note_last_row(buffer: bytes, cut: int, state: dict) -> None:
@@ -694,15 +1071,15 @@ def _note_last_row(buffer: bytes, cut: int, state: dict) -> None:
         state["row"] = int(found.group(1)[:12]) if found else state["row"]
 
 
-def _fast_cells(letters: list, digits: list, extent: SheetExtent, sheet: str, label: str) -> None:
-    """Filled cells as parallel lists of column letters and row digits (bytes).
+def _fast_cells(letters: list, digits: list, extent: SheetExtent, sheet: str, label: str) -> dict:
+    """Filled cells as parallel lists of column letters and row digits (bytes); returns letters -> column number.
 
     References are read as the bulk reader reads them: letters in either case (``c7``
     is C7), the row as a number (``C007`` is C7). Each farthest cell is the first to
     reach the farthest column or row.
     """
     if not letters:
-        return
+        return {}
     columns = {text: _column_number(text) for text in set(letters)}
     far_column = max(columns.values())
     column_at = min(letters.index(text) for text, number in columns.items() if number == far_column)
@@ -721,6 +1098,7 @@ def _fast_cells(letters: list, digits: list, extent: SheetExtent, sheet: str, la
     extent.filled += len(letters) - 2
     extent.add(int(digits[row_at]), columns[letters[row_at]])
     extent.add(int(digits[column_at]), far_column)
+    return columns
 
 
 #: Zero bytes after a bulk region: the fixed-width windows read after its last cell tags stay in the buffer.
@@ -803,8 +1181,8 @@ class _BulkScanner:
                                    or (colon and buffer.find(b":f", 0, cut) >= 0))
         if colon and _PREFIXED_CELL.search(buffer, 0, cut):
             return False
-        starts = np.concatenate(where(b"<c"))  # even offsets, then odd ones: not in region order
-        cells = starts[tag_end[a[starts + 2]]]
+        starts = np.concatenate(where(b"<c"))  # even offsets, then odd ones
+        cells = np.sort(starts[tag_end[a[starts + 2]]])  # in region order, for the order check
         if not (_strided(np, buffer, "<u4")[cells + 2] == int.from_bytes(b' r="', "little")).all():
             return False  # a cell tag without its reference first
         if cells.size:
@@ -847,6 +1225,15 @@ class _BulkScanner:
             # each right-aligned over zero bytes (a longer column name is a farther column).
             row_key = row_text >> (8 * (8 - digits)).astype(np.uint64)
             column_key = head >> (8 * (4 - letters)).astype(np.uint32)
+            # Each cell's place, row * 16384 + column, for the order check (_note_order).
+            row_digits = offsets >> (8 * (8 - digits)).astype(np.uint64)  # 0-9 a byte, right-aligned
+            places = np.zeros(refs.size, dtype=np.int64)
+            for power in range(7):
+                places += ((row_digits >> np.uint64(8 * power)) & np.uint64(255)).astype(np.int64) * 10 ** power
+            letter_bytes = column_key.astype(np.int64)
+            places *= MAX_COLUMNS
+            places += ((letter_bytes & 255) - 64 + np.where(letters >= 2, ((letter_bytes >> 8 & 255) - 64) * 26, 0)
+                       + np.where(letters >= 3, ((letter_bytes >> 16 & 255) - 64) * 676, 0))
             count = refs.size
             if filled is not None:
                 count = int(filled.sum())
@@ -856,6 +1243,7 @@ class _BulkScanner:
                 far = [_first_max(np, key, refs) for key in (row_key, column_key)]
                 _record_far_cells(buffer, [(int(refs[i]), int(letters[i]), int(digits[i])) for i in far], count,
                                   extent, sheet, label)
+                _note_order(places if filled is None else places[filled], state)
         _note_last_row(buffer, cut, state)
         return True
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
+import signal
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, as_completed, wait
 
-from planner.processes import kill_child_processes
+from planner.processes import interrupts_ignored, kill_child_processes
 
 
 def run_parallel(function, tasks, workers, initializer=None, initargs=(), on_result=None) -> list:
     """``[function(*task) for task in tasks]`` across processes, in task order.
 
     Workers are spawned, not forked: a solver's thread pool does not survive
-    fork() in a process that has already solved. On Ctrl-C or SIGTERM every
-    worker is killed at once and the interrupt goes on to the caller.
+    fork() in a process that has already solved. Workers ignore Ctrl-C (the
+    terminal sends it to them too); on Ctrl-C or SIGTERM here every worker and
+    every solver they run is stopped at once and the interrupt goes on to the caller.
 
     Parameters
     ----------
@@ -31,17 +34,16 @@ def run_parallel(function, tasks, workers, initializer=None, initargs=(), on_res
     -------
     list
     """
-    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs)
+    pool = _pool(workers, initializer, initargs)
     try:
-        futures = {pool.submit(function, *task): k for k, task in enumerate(tasks)}
+        futures = {_submit(pool, function, task): k for k, task in enumerate(tasks)}
         results = [None] * len(tasks)
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if on_result:
                 on_result(results[futures[future]])
-    except BaseException:
-        kill_child_processes()
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException as exc:
+        _stop(pool, exc)
         raise
     pool.shutdown(wait=True)
     return results
@@ -58,7 +60,7 @@ def run_beside(function, tasks, workers, initializer=None, initargs=(), on_resul
     if initializer:
         initializer(*initargs)
     helpers = workers - 1
-    pool = ProcessPoolExecutor(helpers, multiprocessing.get_context("spawn"), initializer=initializer, initargs=initargs)
+    pool = _pool(helpers, initializer, initargs)
     pending = collections.deque(enumerate(tasks))
     running = {}
     results = [None] * len(tasks)
@@ -74,7 +76,7 @@ def run_beside(function, tasks, workers, initializer=None, initargs=(), on_resul
         while pending or running:
             while pending and len(running) < 2 * helpers:  # one queued behind each running task
                 k, task = pending.pop()
-                running[pool.submit(function, *task)] = k
+                running[_submit(pool, function, task)] = k
             collect([future for future in running if future.done()])
             if pending:
                 k, task = pending.popleft()
@@ -83,10 +85,48 @@ def run_beside(function, tasks, workers, initializer=None, initargs=(), on_resul
                     on_result(results[k])
             elif running:
                 collect(wait(running, return_when=FIRST_COMPLETED)[0])
-    except BaseException:
-        kill_child_processes()
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException as exc:
+        _stop(pool, exc)
         raise
     # Every task is done; a worker that never got one still finishes starting up before it exits.
     pool.shutdown(wait=True)
     return results
+
+
+def _pool(workers, initializer, initargs) -> ProcessPoolExecutor:
+    """A pool of spawned workers that ignore Ctrl-C, each running ``initializer(*initargs)`` first."""
+    return ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), initializer=_start_worker,
+                               initargs=(initializer, initargs))
+
+
+def _submit(pool, function, task):
+    """``pool.submit(function, *task)``, with Ctrl-C held back from any worker it starts.
+
+    A worker inherits the blocked signal, so a Ctrl-C during its second or two of imports
+    waits until :func:`_start_worker` has set it to be ignored, instead of printing a
+    traceback; here it is delivered as soon as the submit returns.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return pool.submit(function, *task)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return pool.submit(function, *task)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+def _start_worker(initializer, initargs) -> None:
+    """In each worker: ignore Ctrl-C (the parent stops the workers), then the caller's initializer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _stop(pool, exc) -> None:
+    """Stop every worker and the solvers they run, then let the pool go without waiting."""
+    # On Ctrl-C or SIGTERM a second one must not cut the cleanup short.
+    with interrupts_ignored() if isinstance(exc, KeyboardInterrupt) else contextlib.nullcontext():
+        kill_child_processes()
+        pool.shutdown(wait=False, cancel_futures=True)

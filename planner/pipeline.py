@@ -25,12 +25,20 @@ from models.plan import Plan, SolveOutcome, Status
 from models.program import EmptyProgramError
 from planner.diagnose import explain_infeasible, precheck
 from planner.explain import nothing_booked_reason, rule_costs, unspent_reason, why_not
-from planner.errors import InfeasibleError, NoPlanInTimeError, PlannerError
-from planner.report import build_diagnosis_workbook, build_workbook, check_output_path, save_atomically
-from planner.scenario_report import build_scenarios_workbook
-from planner.scenarios import Scenario, apply_scenario, run_scenarios
+from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, OutputError, PlannerError, Problem
+from planner.money import money, set_currency
+from planner.report import (
+    CLIENT_SHEETS,
+    build_diagnosis_workbook,
+    build_workbook,
+    check_output_path,
+    save_atomically,
+    save_client_copy,
+)
+from planner.scenario_report import SCENARIO_CLIENT_SHEETS, build_scenarios_workbook
+from planner.scenarios import BUILTIN_MIXES, Scenario, apply_scenario, mix_scenarios, run_scenarios
 from planner.solve import build_for_solver, solve_campaign, solver_version
-from planner.validate import validate
+from planner.validate import read_scenarios, validate
 from planner.workbook import read_input
 
 
@@ -200,6 +208,7 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     raw = raw if raw is not None else read_input(input_path)
     overrides = _overrides(solver, time_limit, gap, decimal_separator)
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
+    set_currency(campaign.settings.currency)  # every amount this run writes is in the campaign's currency
     return campaign, validation, time.perf_counter() - started
 
 
@@ -209,7 +218,7 @@ def _overrides(solver, time_limit, gap, decimal_separator) -> dict:
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True, raw=None, started=None, decimal_separator=None):
+                     explain=True, raw=None, started=None, decimal_separator=None, client_copy=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -229,6 +238,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     decimal_separator : str, optional
         ``","`` for a decimal comma (``--decimal-comma``), ``"."``; default: the Budget
         sheet's setting, else each column's own evidence.
+    client_copy : str or Path, optional
+        Also write the client sheets alone (Summary, Allocation, By niche / tier / platform) here.
 
     Returns
     -------
@@ -241,6 +252,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     """
     started = time.perf_counter() if started is None else started
     output_path = check_output_path(output_path, input_path)
+    client_copy = _client_copy_path(client_copy, output_path, input_path)
     with concurrent.futures.ThreadPoolExecutor(1) as hashing:
         # The input's hash (for Run info) is read while the plan is made: hashlib releases the GIL.
         digest = hashing.submit(file_sha256, input_path)
@@ -275,12 +287,25 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     started = time.perf_counter()
     workbook = build_workbook(campaign, plan, info)
     save_atomically(workbook, output_path)
+    if client_copy is not None:
+        save_client_copy(workbook, client_copy, CLIENT_SHEETS)
     plan.timings["write"] = time.perf_counter() - started
     return campaign, plan
 
 
+def _client_copy_path(client_copy, output_path, input_path):
+    """The client copy's path, checked like the report's and never the report itself (None: no copy)."""
+    if client_copy is None:
+        return None
+    client_copy = check_output_path(client_copy, input_path)
+    if client_copy.resolve() == output_path.resolve():
+        raise OutputError(Problem(str(client_copy), "the client copy would replace the full report; give it its own name"))
+    return client_copy
+
+
 def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget=None, solver=None,
-                          time_limit=None, gap=None, workers=None, progress=None, raw=None, decimal_separator=None):
+                          time_limit=None, gap=None, workers=None, progress=None, raw=None, decimal_separator=None,
+                          client_copy=None):
     """Read, validate, run several scenarios and write the comparison workbook.
 
     Parameters
@@ -297,16 +322,20 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
         Processes to run scenarios in.
     progress : callable, optional
         Called with each finished scenario.
+    client_copy : str or Path, optional
+        Also write the client sheets alone (Summary, Scenarios, Frontier, Tier mix, Niche mix) here.
 
     Returns
     -------
     list of ScenarioResult
     """
     output_path = check_output_path(output_path, input_path)
+    client_copy = _client_copy_path(client_copy, output_path, input_path)
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
     campaign, validation = validate(raw, budget_override=budget,
                                     overrides=_overrides(solver, time_limit, gap, decimal_separator))
+    set_currency(campaign.settings.currency)
     scenarios, frontier_points = make_scenarios(campaign, raw)
     timings = {"read and validate": time.perf_counter() - started}
     started = time.perf_counter()
@@ -320,6 +349,8 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     info = run_info(input_path, campaign, validation, warnings, timings)
     workbook = build_scenarios_workbook(results, info, title, frontier_results=everything)
     save_atomically(workbook, output_path)
+    if client_copy is not None:
+        save_client_copy(workbook, client_copy, SCENARIO_CLIENT_SHEETS)
     return results
 
 
@@ -327,7 +358,7 @@ def run_info(input_path, campaign, validation, warnings, timings, sha256=None) -
     """Provenance for the Run info sheet (``sha256``: the input's, when already computed)."""
     settings = campaign.settings
     return {
-        "input": str(Path(input_path).resolve()),
+        "input": Path(input_path).name,  # the file's name, never this machine's folders
         "sha256": sha256 if sha256 is not None else file_sha256(input_path),
         "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
@@ -397,3 +428,38 @@ def _version(package: str) -> str:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return "not installed"
+
+
+def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
+    """The scenarios `compare` runs, and the extra budgets drawn on its frontier.
+
+    ``raw`` is the input as read (its Scenarios sheet is compared too); None when there is none.
+    """
+    sheet = read_scenarios(raw, campaign) if raw is not None else []
+    by_name = {s.name.casefold(): s for s in sheet}
+    if mixes:
+        chosen = []
+        for name in mixes:
+            key = name.casefold()
+            if key in by_name:
+                chosen.append(by_name[key])
+            elif key in BUILTIN_MIXES:
+                chosen += mix_scenarios([key], mix_share=mix_share)
+            else:
+                known = ", ".join(list(BUILTIN_MIXES) + [s.name for s in sheet])
+                raise InputError(Problem("Scenarios", f"no scenario or mix named {name!r}; choose from {known}"))
+    else:
+        chosen = mix_scenarios(list(BUILTIN_MIXES), mix_share=mix_share) + sheet
+    if target is not None:
+        chosen = [replace(s, target_engagement=target) for s in chosen]
+    extra = []
+    if target is None and frontier_points > 1:
+        factors = np.linspace(0.5, 1.5, frontier_points)
+        for scenario in chosen:
+            budget = scenario.budget or campaign.settings.total_budget
+            for factor in factors:
+                if abs(factor - 1.0) > 1e-9:
+                    extra.append(replace(
+                        scenario, name=f"{scenario.name} @ {money(budget * factor, 0)}", budget=budget * factor, line=scenario.series
+                    ))
+    return chosen, extra

@@ -56,6 +56,17 @@ class NotPlain(Exception):
     """The part is written in a way the bulk reader does not handle; calamine reads it."""
 
 
+class BrokenText(NotPlain):
+    """A shared-text cell refers past the end of the table (calamine refuses the workbook).
+
+    ``row`` and ``column`` (1-based) name the first such cell in the sheet, ``index`` what it holds.
+    """
+
+    def __init__(self, row: int, column: int, index: int):
+        super().__init__(row, column, index)
+        self.row, self.column, self.index = row, column, index
+
+
 class PlainSheet:
     """The cells of one worksheet, collected region by region.
 
@@ -72,6 +83,7 @@ class PlainSheet:
         self.numbers, self.texts, self.flags = [], [], []
         self.styles = set()  # style indices of number cells
         self.tail = bytearray()
+        self.kept_keys = []  # when collecting stopped: the places (row * 16384 + column) of the cells collected
 
     def feed(self, buffer, cut: int):
         """Collect the cells of ``buffer[:cut]``; stop collecting at anything out of pattern.
@@ -89,8 +101,16 @@ class PlainSheet:
             self.stop()
             return None
 
-    def stop(self) -> None:
-        """Give up: the sheet will be read by calamine; what was collected is dropped."""
+    def stop(self, keep_places: bool = True) -> None:
+        """Give up: the sheet will be read by calamine; what was collected is dropped.
+
+        The places of the cells collected so far are kept (``kept_keys``, unless
+        ``keep_places`` is false), for the guard's check that no cell is given twice.
+        """
+        if keep_places and self.active:
+            np = self.np
+            self.kept_keys = [p[0].astype(np.int64) * 16384 + p[1]
+                              for part in (self.numbers, self.texts, self.flags) if part for p in part]
         self.active = False
         self.numbers = self.texts = self.flags = None
         self.tail = bytearray()
@@ -330,7 +350,9 @@ class PlainSheet:
         if not height:
             return []
         if values[1].size and int(values[1].max()) >= len(strings):
-            raise NotPlain  # calamine refuses the workbook; let it say so
+            first = np.flatnonzero(values[1] >= len(strings))
+            place = first[np.argmin(rows[1][first].astype(np.int64) * 16384 + columns[1][first])]
+            raise BrokenText(int(rows[1][place]), int(columns[1][place]), int(values[1][place]))
         grid = np.full((height, width), "", dtype=object)
         grid[rows[0] - 1, columns[0] - 1] = values[0]
         if values[1].size:

@@ -1,4 +1,6 @@
-"""The client workbook: Summary, Allocation, By niche / tier / platform, Rules, Run info.
+"""The plan workbook: client sheets (Summary, Allocation, By niche / tier / platform) in the
+client's words and currency, titled with the campaign; planner sheets (Rules, Why not, Run info)
+with the technical detail (rule ids, proven bound, gap, solver).
 
 Every table is an Excel table with a frozen header, currency and percent
 formats and fitted widths. Text that came from the input is always written as
@@ -10,6 +12,7 @@ atomically, so a failure never leaves a half-written report.
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import io
 import itertools
 import math
@@ -24,6 +27,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
@@ -32,9 +36,13 @@ from models.checker import plan_engagement
 from models.engagement import engagement_of
 from models.plan import Plan
 from planner.errors import OutputError, Problem
+from planner.money import current, excel_money, in_campaign_currency, money
+from planner.words import header_words, share_words, status_words
 
-MONEY = '"$"#,##0.00'
-MONEY_WHOLE = '"$"#,##0'
+#: Money formats by name; the run's currency is put in when a cell is written (:func:`number_format_of`).
+MONEY = "money"
+MONEY_WHOLE = "money:0"
+MONEY_FINE = "money:4"
 PERCENT = "0.00%"
 COUNT = "#,##0"
 DECIMAL = "#,##0.00"
@@ -49,7 +57,20 @@ _FORMULA_START = ("=", "+", "-", "@")
 #: openpyxl (about 0.1 ms a cell: 30 s for 18,000 booked creators; streaming takes a tenth of that).
 BULK_CELLS = 20_000
 
-SHEET_NAMES = ("Summary", "Allocation", "By niche", "By tier", "By platform", "Rules", "Why not", "Run info")
+#: Sheets for the client (what `--client-copy` keeps) and for the planner.
+CLIENT_SHEETS = ("Summary", "Allocation", "By niche", "By tier", "By platform")
+PLANNER_SHEETS = ("Rules", "Why not", "Run info")
+SHEET_NAMES = CLIENT_SHEETS + PLANNER_SHEETS
+#: Rows of one Excel sheet.
+SHEET_ROWS = 1_048_576
+#: Characters of column width that fit across an A4 or Letter page at 100% (0.7" margins), and the
+#: smallest print scale a table is fitted to before it is printed across pages instead.
+PAGE_CHARS = {"portrait": 90, "landscape": 130}
+MIN_PRINT_SCALE = 0.6
+#: Rows of 15 points on one printed page (Letter, the shorter), kept low to leave room for wrapped headers.
+PAGE_ROWS = 42
+SUBTITLE = Font(italic=True, color="595959")
+TOTAL_FONT = Font(bold=True)
 
 
 def _set(cell, value, number_format=None):
@@ -67,7 +88,14 @@ def _set(cell, value, number_format=None):
     else:
         cell.value = value
     if number_format:
-        cell.number_format = number_format
+        cell.number_format = number_format_of(number_format)
+
+
+def number_format_of(name: str) -> str:
+    """An Excel number format; the money ones in the run's currency."""
+    if name == MONEY or name.startswith(MONEY + ":"):
+        return excel_money(int(name.partition(":")[2] or 2))
+    return name
 
 
 def allocation_table(campaign: Campaign, plan: Plan) -> pd.DataFrame:
@@ -105,7 +133,24 @@ def allocation_table(campaign: Campaign, plan: Plan) -> pd.DataFrame:
         extra.columns = [c if c not in table.columns else f"{c} (input)" for c in extra.columns]
         table = pd.concat([table, extra], axis=1)
     booked = table[posts > 0]
-    return booked.sort_values(["spend", "expected_engagement"], ascending=[False, False]).reset_index(drop=True)
+    return booked.sort_values(["niche", "spend", "expected_engagement"], ascending=[True, False, False],
+                              kind="stable").reset_index(drop=True)
+
+
+def allocation_totals(allocation: pd.DataFrame) -> dict:
+    """The Allocation's totals row: creators, posts, spend and engagement summed over the rows."""
+    engagement = float(allocation["expected_engagement"].sum())
+    spend = float(allocation["spend"].sum())
+    count = len(allocation)
+    return {
+        "creator": f"Total: {count:,} creator" + ("" if count == 1 else "s"),
+        "posts": int(allocation["posts"].sum()),
+        "spend": spend,
+        "expected_engagement": engagement,
+        "weighted_engagement": float(allocation["weighted_engagement"].sum()),
+        "cost_per_engagement": spend / engagement if engagement > 0 else None,
+        "share_of_budget": float(allocation["share_of_budget"].sum()),
+    }
 
 
 def group_table(campaign: Campaign, plan: Plan, dimension: str) -> pd.DataFrame:
@@ -128,6 +173,8 @@ def group_table(campaign: Campaign, plan: Plan, dimension: str) -> pd.DataFrame:
     total_spend = spend.sum()
     table["share_of_budget"] = table["spend"] / campaign.settings.total_budget
     table["share_of_spend"] = table["spend"] / total_spend if total_spend > 0 else 0.0
+    total_engagement = engagement.sum()
+    table["share_of_engagement"] = table["expected_engagement"] / total_engagement if total_engagement > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         table["cost_per_engagement"] = np.where(
             table["expected_engagement"] > 0, table["spend"] / table["expected_engagement"], np.nan
@@ -137,6 +184,9 @@ def group_table(campaign: Campaign, plan: Plan, dimension: str) -> pd.DataFrame:
         table[column] = [getattr(rules[g], column) if g in rules else None for g in table[dimension]]
     if dimension == "niche":
         table["weight"] = [rules[g].weight if g in rules else 1.0 for g in table[dimension]]
+    if dimension == "tier":  # in size order, nano to mega, not by spend
+        order = {band.name: k for k, band in enumerate(campaign.tiers)}
+        return table.sort_values("tier", key=lambda names: names.map(lambda n: order.get(n, len(order)))).reset_index(drop=True)
     return table.sort_values("spend", ascending=False).reset_index(drop=True)
 
 
@@ -149,9 +199,10 @@ _FORMATS = {
     "spend": MONEY,
     "expected_engagement": COUNT,
     "weighted_engagement": COUNT,
-    "cost_per_engagement": '"$"#,##0.0000',
+    "cost_per_engagement": MONEY_FINE,
     "share_of_budget": PERCENT,
     "share_of_spend": PERCENT,
+    "share_of_engagement": PERCENT,
     "min_share": PERCENT,
     "max_share": PERCENT,
     "candidates": COUNT,
@@ -160,12 +211,19 @@ _FORMATS = {
 }
 
 
-def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats=None) -> None:
-    """Write a DataFrame as a styled Excel table with a frozen header."""
+def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats=None, totals=None) -> None:
+    """Write a DataFrame as a styled Excel table with a frozen header in words.
+
+    ``totals`` (column -> value) is written as the table's totals row under the rows.
+    """
     formats = {**_FORMATS, **(formats or {})}
     columns = list(frame.columns)
-    for j, column in enumerate(columns, start=1):
-        _set(ws.cell(row=first_row, column=j), str(column))
+    if totals is not None:
+        frame = pd.concat([frame, pd.DataFrame([{c: totals.get(c) for c in columns}], columns=columns)],
+                          ignore_index=True)
+    headers = [header_words(column) for column in columns]
+    for j, header in enumerate(headers, start=1):
+        _set(ws.cell(row=first_row, column=j), header)
         ws.cell(row=first_row, column=j).font = HEADER_FONT
         ws.cell(row=first_row, column=j).fill = HEADER_FILL
     bulk = len(frame) > 1 and frame.size > BULK_CELLS
@@ -181,60 +239,116 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
                 continue
             _set(ws.cell(row=i, column=j), value, formats.get(columns[j - 1]))
     last_row = first_row + max(len(frame), 1)
+    if totals is not None and not bulk:
+        for j in range(1, len(columns) + 1):
+            ws.cell(row=last_row, column=j).font = TOTAL_FONT
     ref = f"A{first_row}:{get_column_letter(len(columns))}{last_row}"
     table = Table(displayName=name, ref=ref)
     # Named up front, or openpyxl reads every cell of the range to name them when saving.
-    table.tableColumns = [TableColumn(id=j, name=str(column)) for j, column in enumerate(columns, start=1)]
+    table.tableColumns = [TableColumn(id=j, name=header) for j, header in enumerate(headers, start=1)]
+    if totals is not None:
+        table.totalsRowCount = 1
+        table.tableColumns[0].totalsRowLabel = str(totals.get(columns[0], "Total"))
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(table)
     ws.freeze_panes = ws.cell(row=first_row + 1, column=2 if name == "Allocation" else 1)
     ws.print_title_rows = f"{first_row}:{first_row}"
-    _fit_widths(ws, frame, first_row)
-    _print_setup(ws, landscape=len(columns) > 6)
+    _fit_widths(ws, frame, first_row, headers)
+    _print_setup(ws)
 
 
-def _print_setup(ws, landscape: bool) -> None:
-    """Print one page wide, header row repeated, so a PDF or printout reads like the screen."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+def _print_setup(ws, landscape=None, one_page: bool = False) -> None:
+    """Print legibly on A4 or Letter: fitted to the page width when that keeps at least 60% size,
+    otherwise printed across pages at 60% with the first column and the header repeated."""
+    width = sum(ws.column_dimensions[get_column_letter(j)].width or 8.43 for j in range(1, ws.max_column + 1))
+    if landscape is None:
+        landscape = width > PAGE_CHARS["portrait"]
+    orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.orientation = orientation
     ws.print_options.gridLines = False
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    capacity = PAGE_CHARS[orientation]
+    if one_page:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1
+    elif width <= capacity / MIN_PRINT_SCALE:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        ws.page_setup.scale = int(MIN_PRINT_SCALE * 100)
+        ws.print_title_cols = "A:A"
 
 
-def _fit_widths(ws, frame: pd.DataFrame, first_row: int) -> None:
-    """Column widths from a sample of the values; long headers wrap instead of widening."""
+def _fit_widths(ws, frame: pd.DataFrame, first_row: int, headers=None) -> None:
+    """Column widths from a sample of the values; long headers wrap on words instead of widening."""
     sample = frame.head(200)
-    for j, column in enumerate(frame.columns, start=1):
+    headers = headers or [str(c) for c in frame.columns]
+    wrapped = False
+    for j, (column, header) in enumerate(zip(frame.columns, headers), start=1):
         values = [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in sample[column].tolist() if v is not None]
         longest = max((len(t) for t in values), default=0)
-        header = str(column)
-        width = max(min(longest + 3, 50), min(len(header) + 2, 16), 9)
+        widest_word = max((len(w) for w in header.split()), default=0)
+        width = max(min(longest + 3, 50), widest_word + 3, min(len(header) + 2, 16), 9)
         ws.column_dimensions[get_column_letter(j)].width = width
-        if len(header) + 2 > width:
-            ws.cell(row=first_row, column=j).alignment = Alignment(wrap_text=True, vertical="top")
-            ws.row_dimensions[first_row].height = 30
+        ws.cell(row=first_row, column=j).alignment = Alignment(wrap_text=True, vertical="bottom")
+        wrapped = wrapped or len(header) + 2 > width
+    if wrapped:
+        ws.row_dimensions[first_row].height = 30
 
 
-def _key_values(ws, rows, start_row: int) -> int:
-    """Label | value rows; returns the next free row."""
+def _title(ws, heading: str, identity: dict) -> int:
+    """A client sheet's title: the campaign and what the sheet shows, then the client and the date.
+
+    Returns the first row under it (the table's header row).
+    """
+    name = identity.get("campaign")
+    _set(ws.cell(row=1, column=1), f"{name}: {heading}" if name else heading)
+    ws.cell(row=1, column=1).font = TITLE
+    client = identity.get("client")
+    line = (f"Prepared for {client}, " if client else "Prepared ") + identity.get("date", "")
+    _set(ws.cell(row=2, column=1), line)
+    ws.cell(row=2, column=1).font = SUBTITLE
+    return 4
+
+
+def identity_of(settings) -> dict:
+    """The campaign, the client and today's date, as every client sheet's title shows them."""
+    today = datetime.date.today()
+    return {"campaign": settings.campaign, "client": settings.client,
+            "date": f"{today.day} {today:%B %Y}"}
+
+
+def _chart_row(ws, row: int, chart_rows: int) -> int:
+    """The row to anchor a chart at so no page break cuts it: a manual break before it when needed."""
+    if (row - 1) % PAGE_ROWS + chart_rows > PAGE_ROWS:
+        ws.row_breaks.append(Break(id=row - 1))
+    return row
+
+
+def _key_values(ws, rows, start_row: int, label_chars: int = 40, value_chars: int = 70) -> int:
+    """Label | value rows, both wrapped within their column widths; returns the next free row."""
     r = start_row
     for label, value, number_format in rows:
         _set(ws.cell(row=r, column=1), label)
         ws.cell(row=r, column=1).font = BOLD
         ws.cell(row=r, column=1).fill = LABEL_FILL
         _set(ws.cell(row=r, column=2), value, number_format)
-        long_text = isinstance(value, str) and len(value) > 70
-        ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=long_text)
-        ws.cell(row=r, column=1).alignment = Alignment(vertical="top")
-        if long_text:  # viewers do not all grow wrapped rows by themselves
-            ws.row_dimensions[r].height = 15 * math.ceil(len(value) / 70)
+        ws.cell(row=r, column=2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+        ws.cell(row=r, column=1).alignment = Alignment(vertical="top", wrap_text=True)
+        lines = max(math.ceil(len(str(label)) / label_chars),
+                    math.ceil(len(value) / value_chars) if isinstance(value, str) else 1, 1)
+        if lines > 1:  # viewers do not all grow wrapped rows by themselves
+            ws.row_dimensions[r].height = 15 * lines
         r += 1
     return r
 
 
+@in_campaign_currency
 def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
-    """Assemble the report workbook.
+    """Assemble the plan workbook: client sheets first, then the planner's.
 
     Parameters
     ----------
@@ -248,26 +362,34 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
     -------
     openpyxl.Workbook
     """
+    identity = identity_of(campaign.settings)
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
     allocation = allocation_table(campaign, plan)
-    _summary_sheet(summary, campaign, plan, allocation)
 
     ws = wb.create_sheet("Allocation")
-    _write_table(ws, allocation, "Allocation")
+    # A full sheet of bookings leaves no room for the title rows (and then the totals row): they give way.
+    first_row = _title(ws, "Who to book", identity) if len(allocation) + 5 <= SHEET_ROWS else 1
+    totals = allocation_totals(allocation) if first_row + len(allocation) + 1 <= SHEET_ROWS else None
+    _write_table(ws, allocation, "Allocation", first_row=first_row, totals=totals)
 
     for dimension, title in (("niche", "By niche"), ("tier", "By tier"), ("platform", "By platform")):
         ws = wb.create_sheet(title)
         table = group_table(campaign, plan, dimension)
-        _write_table(ws, table, title.replace(" ", "_"))
+        first_row = _title(ws, f"Spend and engagement by {dimension}", identity)
+        _write_table(ws, table, title.replace(" ", "_"), first_row=first_row)
         if len(table) > 1:
-            _spend_chart(ws, table, dimension)
+            _spend_chart(ws, table, dimension, first_row)
+        if dimension == "tier":
+            by_tier, tier_sheet, tier_row = table, ws, first_row
+    _summary_sheet(summary, campaign, plan, allocation, identity, tier_sheet, by_tier, tier_row)
 
     ws = wb.create_sheet("Rules")
     rules = plan.rules.copy()
     rules["holds"] = rules["holds"].map({True: "yes", False: "NO"})
     rules["binding"] = rules["binding"].map({True: "binding", False: ""})
+    rules = rules[["description", "rule", *[c for c in rules.columns if c not in ("description", "rule")]]]
     explanation = plan.explanation or {}
     costs = explanation.get("costs")
     if costs is not None and len(costs["table"]):
@@ -276,6 +398,10 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
     _write_table(ws, rules, "Rules", formats={"limit": DECIMAL, "planned": DECIMAL, "slack": DECIMAL,
                                               "engagement_gain": COUNT, "gain_low": COUNT, "gain_high": COUNT})
     _format_rule_units(ws, rules)
+    if costs is not None:
+        note = len(rules) + 3
+        _set(ws.cell(row=note, column=1), "Engagement gain: re-solving with the rule loosened by the step shown "
+                                          "(not LP duals); gain low/high bracket it when a re-solve stops early.")
 
     if explanation.get("why_not") is not None:
         ws = wb.create_sheet("Why not")
@@ -286,18 +412,17 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
     return wb
 
 
-def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame) -> None:
-    """Headline numbers, status and the comparison with the rule-of-thumb plan."""
+def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame, identity: dict,
+                   tier_sheet, by_tier: pd.DataFrame, tier_row: int) -> None:
+    """A one-page brief: the headline numbers, what limits the plan, the lift, a chart by tier."""
     budget = campaign.settings.total_budget
-    _set(ws.cell(row=1, column=1), "Campaign plan")
-    ws.cell(row=1, column=1).font = TITLE
+    first_row = _title(ws, "Campaign plan", identity)
     engagement = float(allocation["expected_engagement"].sum())
     weighted = plan.engagement
     baseline = plan.baseline_engagement or 0.0
     lift = (weighted - baseline) / baseline if baseline > 0 else None
-    binding = plan.rules.loc[plan.rules["binding"], "rule"].tolist()
     rows = [
-        ("Status", plan.outcome.describe(), None),
+        ("Status", status_words(plan.outcome), None),
         *([("Why nothing is booked", plan.empty_reason, None)] if plan.empty_reason else []),
         ("Total budget", budget, MONEY),
         ("Planned spend", plan.spend, MONEY),
@@ -306,69 +431,111 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame)
         ("Creators booked", plan.creators_booked, COUNT),
         ("Posts", int(plan.posts.sum()), COUNT),
         ("Expected engagement", engagement, COUNT),
-        ("Cost per engagement", plan.spend / engagement if engagement > 0 else None, '"$"#,##0.0000'),
-    ]
-    # The number the plan maximises and the proven bound refers to (equal to the row above
-    # unless a niche weight is not 1): always shown, so the bound and gap have their reference.
-    rows.append(("Weighted engagement (objective, niche weights applied)", weighted, COUNT))
-    rows += [
+        # What the plan maximises (the Expected engagement above unless a niche weight is not 1).
+        ("Weighted engagement (objective, niche weights applied)", weighted, COUNT),
+        ("Cost per engagement", plan.spend / engagement if engagement > 0 else None, MONEY_FINE),
         ("Rule-of-thumb plan (best engagement per dollar first)", baseline, COUNT),
         ("Lift over the rule-of-thumb plan", lift, PERCENT),
-        (
-            "Rules the rule-of-thumb plan breaks",
-            "; ".join(plan.baseline_violations) if plan.baseline_violations else "none",
-            None,
-        ),
-        ("Binding rules", ", ".join(binding) if binding else "none", None),
+        ("Against the rule of thumb", _lift_words(plan, lift), None),
+        ("Rules the rule-of-thumb plan breaks",
+         "; ".join(plan.baseline_violations) if plan.baseline_violations else "none", None),
     ]
+    limits = _limit_sentences(plan)
+    rows += [("What limits the plan" if k == 0 else "", sentence, None) for k, sentence in enumerate(limits)]
     explanation = plan.explanation or {}
     costs = explanation.get("costs")
     if costs is not None:
-        rows += [
-            ("Engagement per extra $1,000 of budget (re-solved)", costs["budget_marginal"], COUNT),
-            ("Gain if every binding rule were loosened one step together",
-             costs["all_loosened"] if costs["all_loosened_rules"] else "no rule binds besides the budget", COUNT),
-            ("How rule costs are computed", "re-solving with the rule loosened (see the Rules sheet), not LP duals", None),
-        ]
-        priced = costs["table"][(costs["table"]["rule"] != "budget") & costs["table"]["engagement_gain"].notna()]
-        priced = priced.sort_values("engagement_gain", ascending=False).head(3)
-        if len(priced):
-            text = "; ".join(f"{r.rule} ({r.step}): +{r.engagement_gain:,.0f}" for r in priced.itertuples())
-            rows.append(("Costliest binding rules (gain from loosening one step)", text, None))
+        rows.append((f"Engagement per extra {money(1000, 0)} of budget (re-solved)", costs["budget_marginal"], COUNT))
     if explanation.get("unspent"):
         rows.append(("Budget left unspent", explanation["unspent"], None))
-    rows += [
-        ("Proven bound on the optimum", plan.outcome.bound, COUNT),
-        ("Optimality gap", plan.outcome.gap, "0.0000%"),
-        ("Solver", plan.outcome.solver, None),
-    ]
-    next_row = _key_values(ws, rows, 3)
+    next_row = _key_values(ws, rows, first_row)
     if plan.warnings:
-        _set(ws.cell(row=next_row + 1, column=1), "Warnings")
+        _set(ws.cell(row=next_row + 1, column=1), "Notes")
         ws.cell(row=next_row + 1, column=1).font = BOLD
         for k, warning in enumerate(plan.warnings):
             _set(ws.cell(row=next_row + 2 + k, column=1), warning)
-    ws.column_dimensions["A"].width = 52
-    ws.column_dimensions["B"].width = 75
-    _print_setup(ws, landscape=False)
+        next_row += len(plan.warnings) + 2
+    ws.column_dimensions["A"].width = 42
+    ws.column_dimensions["B"].width = 72
+    if by_tier is not None and plan.spend > 0 and len(by_tier) > 1:
+        _tier_chart(ws, tier_sheet, by_tier, tier_row, next_row + 1)
+    _print_setup(ws, landscape=False, one_page=True)
 
 
-def _spend_chart(ws, table: pd.DataFrame, dimension: str) -> None:
-    """A native bar chart of spend per group, beside the table."""
+def _lift_words(plan: Plan, lift) -> str:
+    """The lift over the rule of thumb as a sentence."""
+    if lift is None:
+        return "The rule of thumb (best engagement per dollar first) books nothing here."
+    if abs(lift) < 5e-5:
+        text = "The same engagement as booking the best engagement per dollar first (the rule of thumb)"
+    else:
+        more = "more" if lift > 0 else "less"
+        text = f"{share_words(round(abs(lift), 4))} {more} engagement than booking the best engagement per dollar first (the rule of thumb)"
+    broken = len(plan.baseline_violations)
+    if broken:
+        text += f", which breaks {broken} rule{'s' if broken > 1 else ''}"
+    return text + "."
+
+
+def _limit_sentences(plan: Plan) -> list:
+    """One sentence per rule that stops a better plan, with what loosening it would add when priced."""
+    rules = plan.rules[plan.rules["binding"]]
+    costs = (plan.explanation or {}).get("costs")
+    priced = costs["table"].set_index("rule") if costs is not None and len(costs["table"]) else None
+    sentences = []
+    for rule in rules.itertuples():
+        if rule.rule == "budget":
+            text = "The budget: no further post fits in what is left"
+        else:
+            text = f"{rule.description}: the plan is at this limit"
+        if priced is not None and rule.rule in priced.index:
+            gain = priced.loc[rule.rule, "engagement_gain"]
+            step = priced.loc[rule.rule, "step"]
+            if isinstance(gain, (int, float)) and math.isfinite(gain):
+                text += f"; loosening it ({step}) would add about {gain:,.0f} engagement"
+        sentences.append(text + ".")
+    return sentences or ["No rule holds the plan back: every creator worth booking is booked as often as allowed."]
+
+
+def _tier_chart(ws, tier_sheet, by_tier: pd.DataFrame, first_row: int, row: int) -> None:
+    """Share of spend beside share of engagement per tier (from the By tier sheet), under the brief."""
+    columns = list(by_tier.columns)
+    spend = columns.index("share_of_spend") + 1
+    engagement = columns.index("share_of_engagement") + 1
+    last = first_row + len(by_tier)
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Share of spend and of engagement by tier"
+    chart.y_axis.numFmt = "0%"
+    chart.y_axis.majorGridlines = None
+    for column in (spend, engagement):
+        chart.add_data(Reference(tier_sheet, min_col=column, min_row=first_row, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(tier_sheet, min_col=1, min_row=first_row + 1, max_row=last))
+    chart.legend.position = "b"
+    chart.height = 7
+    chart.width = 18
+    ws.add_chart(chart, f"A{row}")
+
+
+def _spend_chart(ws, table: pd.DataFrame, dimension: str, first_row: int = 1) -> None:
+    """A native bar chart of spend per group, under the table, never split by a page break."""
     chart = BarChart()
     chart.type = "bar"
     chart.title = f"Spend by {dimension}"
-    chart.y_axis.title = "Spend ($)"
-    chart.y_axis.numFmt = MONEY_WHOLE
+    chart.y_axis.title = f"Spend ({current()})"
+    chart.y_axis.numFmt = number_format_of(MONEY_WHOLE)
     spend_col = list(table.columns).index("spend") + 1
-    data = Reference(ws, min_col=spend_col, min_row=1, max_row=len(table) + 1)
-    labels = Reference(ws, min_col=1, min_row=2, max_row=len(table) + 1)
+    last = first_row + len(table)
+    data = Reference(ws, min_col=spend_col, min_row=first_row, max_row=last)
+    labels = Reference(ws, min_col=1, min_row=first_row + 1, max_row=last)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(labels)
     chart.legend = None
+    chart.x_axis.scaling.orientation = "maxMin"  # groups top to bottom, in the table's order
     chart.height = max(7.5, 0.6 * len(table) + 3)
     chart.width = 16
-    ws.add_chart(chart, f"A{len(table) + 4}")
+    chart_rows = math.ceil(chart.height * 28.35 / 15) + 1
+    ws.add_chart(chart, f"A{_chart_row(ws, last + 3, chart_rows)}")
 
 
 def _format_rule_units(ws, rules: pd.DataFrame) -> None:
@@ -378,7 +545,7 @@ def _format_rule_units(ws, rules: pd.DataFrame) -> None:
     for i, unit in enumerate(rules["unit"].tolist(), start=2):
         number_format = PERCENT if unit.startswith("share") else MONEY if unit == "$" else COUNT
         for j in targets:
-            ws.cell(row=i, column=j).number_format = number_format
+            ws.cell(row=i, column=j).number_format = number_format_of(number_format)
 
 
 def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
@@ -389,6 +556,7 @@ def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
     rows = [
         ("Solver", outcome.solver, None),
         ("Status", outcome.describe(), None),
+        ("Status in the client's words", status_words(outcome), None),
         ("Objective (weighted engagement)", outcome.objective, COUNT),
         ("Proven bound", outcome.bound, COUNT),
         ("Gap", outcome.gap, "0.0000%"),
@@ -426,6 +594,7 @@ def _run_info_rows(ws, info: dict, start_row: int) -> None:
     _print_setup(ws, landscape=True)
 
 
+@in_campaign_currency
 def build_diagnosis_workbook(campaign: Campaign, explanation: list, suggestions: list, run_info: dict) -> Workbook:
     """The workbook written when the rules cannot all hold: Diagnosis and Run info."""
     wb = Workbook()
@@ -436,17 +605,27 @@ def build_diagnosis_workbook(campaign: Campaign, explanation: list, suggestions:
     for k, line in enumerate(explanation, start=3):
         _set(ws.cell(row=k, column=1), line)
         ws.cell(row=k, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[k].height = 15 * max(1, math.ceil(len(line) / 85))
     row = len(explanation) + 4
     if suggestions:
         _set(ws.cell(row=row, column=1), "Changes that each let a plan exist (each verified by re-planning)")
         ws.cell(row=row, column=1).font = BOLD
         table = pd.DataFrame(
-            [(s.rule, s.change, s.new_value, "yes" if s.verified else "no") for s in suggestions],
-            columns=["rule", "change", "new_value", "verified"],
+            [(s.change, s.rule, s.new_value, "yes" if s.verified else "no") for s in suggestions],
+            columns=["change", "rule", "new_value", "verified"],
         )
         _write_table(ws, table, "Suggestions", first_row=row + 1)
+        for k, suggestion in enumerate(suggestions, start=row + 2):  # each new value in its rule's unit
+            kind = suggestion.rule.partition(":")[0]
+            number_format = PERCENT if "share" in kind else MONEY if kind == "budget" else COUNT
+            if isinstance(suggestion.new_value, (int, float)):
+                ws.cell(row=k, column=3).number_format = number_format_of(number_format)
+            ws.cell(row=k, column=1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = None
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = 90
+    ws.column_dimensions["B"].width = 34
+    ws.column_dimensions["C"].width = 14
+    ws.column_dimensions["D"].width = 10
     _print_setup(ws, landscape=True)
     info = wb.create_sheet("Run info")
     _set(info.cell(row=1, column=1), "Run info")
@@ -515,6 +694,16 @@ def save_atomically(wb: Workbook, output) -> None:
             raise OutputError(Problem(str(output), f"could not be written ({exc.strerror or exc}); if it is open in "
                                       "Excel close it, check the disk has room, and run again")) from None
         raise
+
+
+def save_client_copy(wb: Workbook, output, client_sheets) -> None:
+    """Save the client sheets of a saved report alone: nothing internal (rule ids, solver, bound) goes along."""
+    for ws in list(wb.worksheets):
+        if ws.title not in client_sheets:
+            wb.remove(ws)
+            getattr(wb, "_planner_bulk", {}).pop(ws.title, None)
+    wb.active = 0
+    save_atomically(wb, output)
 
 
 #: Deflate level of streamed sheets: level 1 compresses a 185,000-row sheet (160 MB of XML) in

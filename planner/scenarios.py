@@ -20,6 +20,7 @@ from models.matrix import MatrixProgram, set_matrix_budget
 from models.program import set_budget
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, Problem
 from planner.parallel import run_beside
+from planner.money import money, set_currency
 
 #: Built-in mixes: name -> (dimension, groups, default minimum share of planned spend).
 BUILTIN_MIXES = {
@@ -142,7 +143,7 @@ def sweep_scenarios(budgets, mixes=(None,), mix_share=None) -> list:
     scenarios = []
     for mix in mixes:
         for budget in budgets:
-            label = f"${budget:,.0f}" if mix is None else f"{mix} @ ${budget:,.0f}"
+            label = f"{money(budget, 0)}" if mix is None else f"{mix} @ {money(budget, 0)}"
             rule = None if mix in (None, "balanced") else mix
             scenarios.append(Scenario(name=label, budget=float(budget), mix=rule, mix_share=mix_share, line=mix))
     return scenarios
@@ -209,6 +210,7 @@ def _init_worker(campaign, options):
     """Process-pool initialiser: the base campaign and options, sent once per worker."""
     _WORKER.clear()
     _WORKER.update(campaign=campaign, options=options, programs={}, hints={})
+    set_currency(campaign.settings.currency)
 
 
 def _run_one(order: int, scenario: Scenario) -> ScenarioResult:

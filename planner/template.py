@@ -7,7 +7,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from planner.report import check_output_path, save_atomically
+from planner.report import _print_setup, check_output_path, save_atomically
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -31,7 +31,7 @@ EXAMPLE_CREATORS = (
     ("@plates_by_priya", "youtube", "food", "1.2M", "1.1%", "$14,000", 1, 0, 0.88, None, None, None),
 )
 BUDGET_ROWS = (
-    ("total_budget", 20000, "Campaign budget in dollars (required)."),
+    ("total_budget", 20000, "Campaign budget, in the currency of your money cells (required)."),
     ("max_share_per_creator", 0.75, "No creator above this share of the budget (blank = no cap)."),
     ("min_creators", 2, "At least this many creators booked (blank = no minimum)."),
     ("max_creators", None, "At most this many creators booked (blank = no maximum)."),
@@ -40,6 +40,9 @@ BUDGET_ROWS = (
     ("solver", "highs", "'highs' (default) or 'cbc'."),
     ("time_limit_seconds", None, "Stop the solver after this many seconds (blank = no limit)."),
     ("mip_gap", 0.0001, "Prove the plan within this fraction of the optimum (0.0001 = 0.01%)."),
+    ("currency", None, "$, €, £ or a code such as EUR (blank = the sign on your money cells, else $)."),
+    ("campaign", "Spring launch", "The campaign's name: the title of every client sheet (optional)."),
+    ("client", None, "Who the plan is for: shown under the title (optional)."),
 )
 GROUP_SHEETS = (
     ("Niches", "niche", ("min_share", "max_share", "min_creators", "max_creators", "weight"),
@@ -163,4 +166,7 @@ def write_template(output) -> None:
     mix = DataValidation(type="list", formula1='"many-micro,few-macro,balanced"', allow_blank=True)
     ws.add_data_validation(mix)
     mix.add("C2:C200")
+    for sheet in wb:  # a few legible pages, not one page per stray column
+        sheet.print_title_rows = None if sheet.title == "Instructions" else "1:1"
+        _print_setup(sheet)
     save_atomically(wb, output)

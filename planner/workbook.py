@@ -9,9 +9,12 @@ Roman, whichever reads as text; see :func:`decode_text`).
 
 Before any parser sees a workbook, :mod:`planner.guard` checks it (archive
 sizes and ratios, DTDs, cell references, the grid the bulk reader would
-allocate). Cells are then read in bulk with python-calamine, only from the
-sheets the planner uses (:data:`PLANNER_SHEETS`); hidden sheets with those
-names are refused, never read silently. Formulas without a saved value and
+allocate, cells given twice, shared-text references that are no entry of the
+table); values written with XML markup, which calamine would cut short, are
+handed to it written plainly (:func:`_rewritten_archive`). Cells are then
+read in bulk with python-calamine, only from the sheets the planner uses
+(:data:`PLANNER_SHEETS`); hidden sheets with those names are refused, never
+read silently. Formulas without a saved value and
 error cells read as blank there, so they are collected separately to be named.
 
 See docs/input_handling.md for every case and its behaviour.
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner import guard, plain_xlsx
-from planner.errors import InputError, Problem
+from planner.errors import InputError, Problem, damage_in_words
 
 guard.harden_xml()
 
@@ -241,20 +244,27 @@ def _sheet_names(label: str, listed) -> tuple:
     return names, visible
 
 
-def _calamine_sheets(path: Path, label: str, kind: str, ready=None) -> tuple:
+def _calamine_sheets(path: Path, label: str, kind: str, ready=None, source=None, broken=None) -> tuple:
     """The planner's visible sheets' rows (with merged ranges) via calamine, plus every sheet's name.
 
     Sheets in ``ready`` (normalised name -> rows, already read in bulk) are not loaded
     again. calamine picks its reader by the file's extension when it knows it, so a
     file whose extension does not match its content (an .xlsx saved as .xls)
-    is handed over as bytes, which calamine sniffs.
+    is handed over as bytes, which calamine sniffs. ``source``, when given, is the
+    workbook to read instead of the file (its values rewritten plainly, see
+    :func:`_rewritten_archive`). ``broken(sheet name)``, when given, is asked for the
+    refusal that names the cell when calamine finds a shared-text reference past the
+    end of the table (an :class:`InputError`, or None for calamine's own words).
     """
     from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
     suffixes = {"xlsx": (".xlsx", ".xlsm"), "xls": (".xls",)}[kind]
     sheets = dict(ready or {})
+    name = None  # the sheet being read, for a refusal
     try:
-        if path.suffix.lower() in suffixes:
+        if source is not None:
+            book = CalamineWorkbook.from_filelike(source)
+        elif path.suffix.lower() in suffixes:
             book = CalamineWorkbook.from_path(str(path))
         else:
             with open(path, "rb") as handle:
@@ -275,8 +285,10 @@ def _calamine_sheets(path: Path, label: str, kind: str, ready=None) -> tuple:
     except BaseException as exc:  # calamine's own errors; Rust panics arrive as BaseException
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise
-        raise InputError(
-            Problem(label, f"the workbook cannot be read ({type(exc).__name__}: {exc}); it may be truncated or damaged")
+        located = broken(name) if broken is not None and name is not None and "string index" in str(exc) else None
+        raise located or InputError(
+            Problem(label, f"the workbook cannot be read: {damage_in_words(exc)}; open it in Excel and save it "
+                           "again (or export it again from where it came from)")
         ) from None
     _refuse_hidden(label, hidden)
     return sheets, names
@@ -299,14 +311,69 @@ def _read_xlsx(path: Path) -> RawWorkbook:
             }
             formulas = _unreadable_cells(archive, members_to_scan)
             names, visible, ready = _bulk_sheets(archive, path, label, layout)
+            rewritten = {member: extent.rewrites for member, extent in layout.extents.items() if extent.rewrites}
+            source = _rewritten_archive(archive, path, label, rewritten) if rewritten else None
     except zipfile.BadZipFile:
         raise InputError(
             Problem(label, "the workbook is truncated or damaged (not a complete xlsx archive); save it again")
         ) from None
+    members = {s.name: s.member for s in layout.sheets}
+    ready = {key: rows for key, rows in ready.items() if members.get(visible.get(key)) not in rewritten}
     if names is not None and set(ready) == set(visible):
         return RawWorkbook(path, "xlsx", ready, names, formulas)  # calamine never opened
-    sheets, names = _calamine_sheets(path, label, "xlsx", ready)
+    sheets, names = _calamine_sheets(path, label, "xlsx", ready, source,
+                                     lambda name: _broken_text(path, label, members.get(name), name, source))
     return RawWorkbook(path, "xlsx", sheets, names, formulas)
+
+
+def _rewritten_archive(archive: zipfile.ZipFile, path: Path, label: str, rewritten: dict) -> io.BytesIO:
+    """The workbook again, in memory, with the values the guard found written with XML markup written plainly.
+
+    calamine reads a value's text only up to its first character reference, entity or CDATA
+    section (``<v>5&#48;00</v>`` would read as 5); the guard recorded each such value as an
+    XML parser reads it (:attr:`planner.guard.SheetExtent.rewrites`), and calamine reads
+    this copy instead. Parts are stored unpacked, within the guard's size limits.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
+        for info in archive.infolist():
+            data = guard.read_member(path, info, label)
+            if info.filename in rewritten:
+                pieces, done = [], 0
+                for start, end, text in sorted(set(rewritten[info.filename])):
+                    pieces += [data[done:start], text]
+                    done = end
+                data = b"".join(pieces) + data[done:]
+            copy.writestr(info.filename, data)
+    out.seek(0)
+    return out
+
+
+def _broken_text(path: Path, label: str, member, sheet: str, source=None):
+    """The refusal naming the first cell of ``sheet`` that refers past the end of the shared-text table; or None.
+
+    Asked only when calamine has refused the workbook for such a reference (the rare
+    path: the sheet is read once more).
+    """
+    if member is None:
+        return None
+    with zipfile.ZipFile(source if source is not None else path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        found = [info for name, info in infos.items() if name.lower() == "xl/sharedstrings.xml"]
+        if member not in infos or len(found) != 1:
+            return None
+        read = (lambda info: archive.read(info)) if source is not None else (
+            lambda info: guard.read_member(path, info, label))
+        strings = read(found[0])
+        try:
+            count = len(plain_xlsx.shared_strings(strings))
+        except plain_xlsx.NotPlain:
+            count = len(re.findall(rb"<(?:[A-Za-z_][\w.\-]*:)?si[\s/>]", strings))
+        cell = guard.find_broken_text(read(infos[member]), count)
+    if cell is None:
+        return None
+    row, column, written = cell
+    return InputError(guard.broken_text_problem(sheet, row, column, written))
 
 
 def _collector(sheet: guard.XlsxSheet, info: zipfile.ZipInfo):
@@ -358,8 +425,11 @@ def _bulk_sheets(archive: zipfile.ZipFile, path: Path, label: str, layout: guard
             with _collector_paused():
                 rows = SheetRows(cells.rows(plain_xlsx.shared_strings(strings) if strings else [], safe))
             rows.merged = cells.merged()
+        except plain_xlsx.BrokenText as broken:
+            raise InputError(guard.broken_text_problem(name, broken.row, column_letter(broken.column - 1),
+                                                       str(broken.index))) from None
         except plain_xlsx.NotPlain:
-            cells.stop()
+            cells.stop(keep_places=False)
             continue
         ready[key] = rows
     return names, visible, ready

@@ -569,6 +569,8 @@ def build_small(rng: np.random.Generator) -> Campaign:
         # no ``solver`` row: the planner's default applies
         ("time_limit_seconds", 60),
         ("mip_gap", 0.0001),
+        ("campaign", "Spring skincare launch"),
+        ("client", "Glow & Co."),
     ]
     niches = {
         "beauty": {"weight": 1.0},
@@ -628,6 +630,8 @@ def build_typical(rng: np.random.Generator) -> Campaign:
         ("solver", "highs"),
         ("time_limit_seconds", 60),
         ("mip_gap", 0.0001),
+        ("campaign", "Autumn lifestyle push"),
+        ("client", "Northwind Outfitters"),
     ]
     niche_rules = {  # (min_share, max_share, min_creators)
         "beauty": (0.08, 0.25, 3),

@@ -126,3 +126,34 @@ def solver(request):
 def c_row(name, value, cost, niche="beauty", **extra):
     """A creator whose one post is worth exactly `value` (followers = value x 100, rate 1%)."""
     return creator(name, niche=niche, followers=value * 100, rate=0.01, cost=cost, **extra)
+
+
+def read_table(path, sheet, snake=True, totals=False):
+    """The Excel table on a report sheet as a DataFrame, wherever it starts (client sheets have
+    title rows above it); without its totals row unless asked. Headers are turned back into the
+    column keys (``Cost per post`` -> ``cost_per_post``) unless snake is False."""
+    import openpyxl
+    import pandas as pd
+    from openpyxl.utils import range_boundaries
+
+    from planner.words import COLUMN_WORDS
+
+    ws = openpyxl.load_workbook(path)[sheet]
+    table = next(iter(ws.tables.values()))
+    low_col, low_row, high_col, high_row = range_boundaries(table.ref)
+    if table.totalsRowCount and not totals:
+        high_row -= 1
+    rows = list(ws.iter_rows(min_row=low_row, max_row=high_row, min_col=low_col, max_col=high_col, values_only=True))
+    header = list(rows[0])
+    if snake:
+        keys = {words: key for key, words in COLUMN_WORDS.items()}
+        header = [keys.get(h, str(h).lower().replace(" ", "_")) for h in header]
+    return pd.DataFrame(rows[1:], columns=header)
+
+
+def key_values(path, sheet):
+    """A Summary / Run info sheet as label -> value."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)[sheet]
+    return {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row and row[0] is not None and len(row) > 1}

@@ -14,7 +14,7 @@ from models.checker import check_plan
 from planner.cli import cli
 from planner.pipeline import load_campaign
 from planner.report import SHEET_NAMES
-from tests.conftest import REPO, SAMPLES, c_row, run_cli, write_workbook
+from tests.conftest import REPO, SAMPLES, c_row, key_values, read_table, run_cli, write_workbook
 
 ALLOCATION_COLUMNS = {
     "creator", "posts", "spend", "expected_engagement", "platform", "niche", "tier", "followers",
@@ -23,8 +23,8 @@ ALLOCATION_COLUMNS = {
 
 
 def read_allocation(path) -> pd.DataFrame:
-    """The Allocation sheet as a table (header on row 1)."""
-    return pd.read_excel(path, engine="openpyxl", sheet_name="Allocation")
+    """The Allocation sheet's table, headers as column keys, without its totals row."""
+    return read_table(path, "Allocation")
 
 
 def test_small_sample_plans_and_report_reads_back(tmp_path):
@@ -53,22 +53,23 @@ def test_report_is_client_ready(tmp_path):
     assert run_cli("plan", SAMPLES / "small_campaign.xlsx", "-o", out).exit_code == 0
     wb = openpyxl.load_workbook(out)
     allocation = wb["Allocation"]
-    assert allocation.freeze_panes == "B2"
+    assert allocation.freeze_panes == "B5"  # title rows, then the header on row 4
     assert "Allocation" in allocation.tables
-    header = [cell.value for cell in allocation[1]]
-    spend = allocation.cell(row=2, column=header.index("spend") + 1)
+    header = [cell.value for cell in allocation[4]]
+    spend = allocation.cell(row=5, column=header.index("Spend") + 1)
     assert "$" in spend.number_format
-    share = allocation.cell(row=2, column=header.index("share_of_budget") + 1)
+    share = allocation.cell(row=5, column=header.index("Share of budget") + 1)
     assert "%" in share.number_format
     for name in ("By niche", "By tier", "By platform", "Rules"):
         assert wb[name].tables, name
-    rules = pd.read_excel(out, engine="openpyxl", sheet_name="Rules")
-    assert {"rule", "limit", "planned", "slack", "binding"} <= set(rules.columns)
+    rules = read_table(out, "Rules")
+    assert {"rule", "description", "limit", "planned", "slack", "binding"} <= set(rules.columns)
     assert "budget" in set(rules["rule"])
-    summary = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=3, values_only=True) if row[0]}
-    assert summary["Status"] == "proven optimal"
+    summary = key_values(out, "Summary")
+    assert summary["Status"] == "Best possible plan under these rules"
     assert summary["Rule-of-thumb plan (best engagement per dollar first)"] > 0
-    info = {row[0]: row[1] for row in wb["Run info"].iter_rows(min_row=3, values_only=True) if row[0]}
+    info = key_values(out, "Run info")
+    assert info["Status"] == "proven optimal"
     assert re.fullmatch(r"[0-9a-f]{64}", info["Input SHA-256"])
     assert info["Solver"].startswith("HiGHS")
     settings = pd.read_excel(out, engine="openpyxl", sheet_name="Run info", header=None)
@@ -80,7 +81,7 @@ def test_typical_sample_uses_every_rule_and_plans(tmp_path):
     result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out, "--no-explain")
     assert result.exit_code == 0, result.output
     assert "Why not" not in openpyxl.load_workbook(out).sheetnames
-    rules = pd.read_excel(out, engine="openpyxl", sheet_name="Rules")
+    rules = read_table(out, "Rules")
     kinds = {name.split(":")[0] for name in rules["rule"]}
     for kind in ("budget", "max_share_per_creator", "min_creators", "max_creators", "niche_min_share",
                  "niche_max_share", "tier_min_share", "tier_max_share", "platform_min_share",
@@ -129,9 +130,8 @@ def test_time_limited_run_reports_best_found_or_no_plan(tmp_path):
     result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out, "--solver", "cbc", "--time-limit", 1, "--gap", 0)
     if result.exit_code == 0:
         assert "best found, gap" in result.output
-        wb = openpyxl.load_workbook(out)
-        status = {row[0]: row[1] for row in wb["Summary"].iter_rows(min_row=3, values_only=True) if row[0]}["Status"]
-        assert status.startswith("best found, gap")
+        assert key_values(out, "Summary")["Status"].endswith("stopped at the time limit")
+        assert key_values(out, "Run info")["Status"].startswith("best found, gap")
     else:
         assert result.exit_code == 4, result.output
         assert "time limit" in result.output
@@ -183,8 +183,7 @@ def test_user_text_never_becomes_a_formula(tmp_path):
     result = openpyxl.load_workbook(out)
     written = {cell.value for row in result["Allocation"].iter_rows() for cell in row}
     assert set(names) <= written
-    niches = {row[0] for row in result["By niche"].iter_rows(min_row=2, values_only=True)}
-    assert niches == {"=1+2"}
+    assert set(read_table(out, "By niche")["niche"]) == {"=1+2"}
 
 
 def test_solver_output_does_not_reach_stdout(tmp_path, capfd):

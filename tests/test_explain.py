@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from planner.pipeline import load_campaign, make_plan
-from tests.conftest import SAMPLES, c_row, run_cli, write_workbook
+from tests.conftest import SAMPLES, c_row, key_values, read_table, run_cli, write_workbook
 
 _GROUP_SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
 
@@ -114,10 +114,7 @@ def test_conflict_is_explained_and_each_suggestion_works(tmp_path, case):
     for phrase in words:
         assert phrase in result.output
     assert "any one of these changes lets a plan exist" in result.output
-    suggestions = pd.read_excel(out, engine="openpyxl", sheet_name="Diagnosis", header=None)
-    start = suggestions.index[suggestions[0] == "rule"][0]
-    table = suggestions.iloc[start + 1:, :4]
-    table.columns = ["rule", "change", "new_value", "verified"]
+    table = read_table(out, "Diagnosis")
     assert len(table) >= 1 and (table["verified"] == "yes").all()
     for rule, change, value in table[["rule", "change", "new_value"]].itertuples(index=False):
         assert change in result.output
@@ -139,20 +136,20 @@ def test_typical_sample_prices_binding_rules_and_explains_left_out_creators(tmp_
     out = tmp_path / "plan.xlsx"
     result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out)
     assert result.exit_code == 0, result.output
-    rules = pd.read_excel(out, engine="openpyxl", sheet_name="Rules")
+    rules = read_table(out, "Rules")
     binding = rules[rules["binding"] == "binding"]
     assert len(binding) >= 2
     assert binding["engagement_gain"].notna().all(), binding
     assert binding["loosened_by"].notna().all()
     assert (binding["gain_low"] <= binding["engagement_gain"] + 1e-6).all()
     assert (binding["engagement_gain"] <= binding["gain_high"] + 1e-6).all()
-    why = pd.read_excel(out, engine="openpyxl", sheet_name="Why not")
+    why = read_table(out, "Why not")
     assert len(why) == 20
     assert why["reason"].notna().all() and (why["reason"].str.len() > 10).all()
     assert why["engagement_per_dollar"].is_monotonic_decreasing
 
     # The reported marginal value of budget agrees with a finite difference: re-plan with +$1,000.
-    summary = {r[0]: r[1] for r in openpyxl.load_workbook(out)["Summary"].iter_rows(min_row=3, values_only=True) if r[0]}
+    summary = key_values(out, "Summary")
     reported = summary["Engagement per extra $1,000 of budget (re-solved)"]
     campaign, _, _ = load_campaign(SAMPLES / "typical_campaign.xlsx")
     base = make_plan(campaign)
@@ -175,7 +172,7 @@ def test_why_not_names_the_rule_that_kept_a_creator_out(tmp_path):
                           niches=[{"niche": "fitness", "max_share": 0.1}])
     out = tmp_path / "plan.xlsx"
     assert run_cli("plan", path, "-o", out).exit_code == 0
-    why = pd.read_excel(out, engine="openpyxl", sheet_name="Why not").set_index("creator")
+    why = read_table(out, "Why not").set_index("creator")
     assert why.loc["X", "reason"] == "excluded on the Creators sheet"
     assert "niche fitness max_share 10.00%" in why.loc["E", "reason"]
 
@@ -185,8 +182,8 @@ def test_unspent_budget_is_explained(tmp_path):
     path = write_workbook(tmp_path / "in.xlsx", creators, {"total_budget": 100, "max_creators": 2})
     out = tmp_path / "plan.xlsx"
     assert run_cli("plan", path, "-o", out).exit_code == 0
-    summary = {r[0]: r[1] for r in openpyxl.load_workbook(out)["Summary"].iter_rows(min_row=3, values_only=True) if r[0]}
-    assert summary["Budget left unspent"] == "$40.00 is left because these rules stop further bookings: max_creators"
+    summary = key_values(out, "Summary")
+    assert summary["Budget left unspent"] == "$40.00 is left because these rules stop further bookings: At most 2 creators"
 
 
 def test_why_not_ranks_by_value_per_dollar_then_value_ties_in_input_order(tmp_path):

@@ -44,12 +44,18 @@ def error_lines(text: str) -> list:
     return [line for line in text.splitlines() if line.startswith("Error:")]
 
 
+def named_rows(line):
+    """The Excel rows a message names: "row 7", or "rows 2, 5 and 9" (a collapsed message)."""
+    found = re.search(r"\brows? ((?:\d+)(?:(?:, | and )\d+)*)(?! more)", line)
+    return {int(n) for n in re.findall(r"\d+", found.group(1))} if found else set()
+
+
 def find_line(text, sheet=None, row=None, column=None, contains=()):
     """The one-line message naming sheet, Excel row and column (and every fragment in contains)."""
     for line in text.splitlines():
         if sheet is not None and sheet not in line:
             continue
-        if row is not None and not re.search(rf"\brow {row}\b", line):
+        if row is not None and row not in named_rows(line):
             continue
         if column is not None and column not in line:
             continue
@@ -191,10 +197,8 @@ def test_duplicate_creators_name_both_rows(tmp_path, second):
     rows = good_creators() + [creator(second, niche="food")]
     path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
     text = refuse_both(path, tmp_path)
-    first = find_line(text, sheet="Creators", row=2, column="creator", contains=("duplicate",))
-    last = find_line(text, sheet="Creators", row=5, column="creator", contains=("duplicate",))
-    assert first != last
-    assert "rows 2, 5" in first
+    line = find_line(text, sheet="Creators", row=2, column="creator", contains=("duplicate",))
+    assert "rows 2 and 5" in line and len(error_lines(text)) == 1, text
 
 
 def test_duplicates_far_apart_in_a_long_sheet_name_every_row(tmp_path):
@@ -208,14 +212,13 @@ def test_duplicates_far_apart_in_a_long_sheet_name_every_row(tmp_path):
     rows[40]["creator"] = ""  # row 42
     path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
     text = refuse_validate(path)
-    for row in (12, 902, 1402):
-        line = find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate",))
-        assert line.endswith("duplicate creator (rows 12, 902, 1402); keep one row per creator"), line
-    for row in (22, 1202):
-        find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate creator (rows 22, 1202)",))
-    for row in (32, 42):
-        find_line(text, sheet="Creators", row=row, column="creator", contains=("blank",))
-    assert len(error_lines(text)) == 7, text
+    # One line per duplicated handle, naming all its rows; the two blanks on one line.
+    line = find_line(text, sheet="Creators", row=902, column="creator", contains=("duplicate",))
+    assert "rows 12, 902 and 1402" in line and "keep one row per creator" in line, line
+    line = find_line(text, sheet="Creators", row=1202, column="creator", contains=("duplicate",))
+    assert "rows 22 and 1202" in line, line
+    find_line(text, sheet="Creators", row=42, column="creator", contains=("rows 32 and 42", "blank"))
+    assert len(error_lines(text)) == 3, text
 
 
 def test_group_names_spelled_several_ways_in_a_long_sheet_are_one_group(tmp_path):
@@ -542,8 +545,7 @@ def test_every_problem_in_a_file_is_reported(tmp_path):
     text = refuse_both(path, tmp_path)
     expected = [
         find_line(text, contains=("total_budget", "missing")),
-        find_line(text, sheet="Creators", row=2, column="creator", contains=("duplicate",)),
-        find_line(text, sheet="Creators", row=5, column="creator", contains=("duplicate",)),
+        find_line(text, sheet="Creators", row=5, column="creator", contains=("duplicate", "rows 2 and 5")),
         find_line(text, sheet="Creators", row=3, column="followers", contains=("lots",)),
         find_line(text, sheet="Creators", row=4, column="cost_per_post"),
         find_line(text, sheet="Creators", row=6, column="engagement_rate", contains=("150%",)),

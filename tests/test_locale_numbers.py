@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from planner.validate import parse_numbers
-from tests.conftest import run_cli, write_workbook
+from tests.conftest import read_table, run_cli, write_workbook
 
 
 def rows(costs, rates=None, **columns):
@@ -25,9 +25,8 @@ def rows(costs, rates=None, **columns):
 
 
 def allocation_costs(path) -> dict:
-    ws = openpyxl.load_workbook(path)["Allocation"]
-    header = [c.value for c in ws[1]]
-    return {r[header.index("creator")]: r[header.index("cost_per_post")] for r in ws.iter_rows(min_row=2, values_only=True)}
+    table = read_table(path, "Allocation")
+    return dict(zip(table["creator"], table["cost_per_post"]))
 
 
 def test_a_european_thousands_dot_alone_is_refused_naming_the_setting(tmp_path):
@@ -50,9 +49,9 @@ def test_a_european_workbook_plans_right_with_the_setting_or_the_flag(tmp_path, 
     result = run_cli("plan", path, "-o", out, *(["--decimal-comma"] if how == "flag" else []))
     assert result.exit_code == 0, result.output
     costs = allocation_costs(out)
-    # $5,000 buys all three (1,200 + 2,400 + 850 = 4,450): each cost read in thousands, not as 1.2.
+    # €5,000 buys all three (1,200 + 2,400 + 850 = 4,450): each cost read in thousands, not as 1.2.
     assert costs == {"c0": 1200, "c1": 2400, "c2": 850}
-    assert "spend:       $4,450.00" in result.output
+    assert "spend:       €4,450.00" in result.output
 
 
 def test_a_column_that_shows_its_decimal_comma_is_read_without_a_setting(tmp_path):
@@ -182,7 +181,7 @@ def test_a_csv_row_may_leave_out_an_unnamed_last_column(tmp_path):
 
 
 def test_ten_thousand_copies_of_one_handle_are_refused_in_linear_space(tmp_path):
-    # Each copy's message names the first rows and a count, not all 10,000 rows (that grew to 590 MB).
+    # One line for the handle, naming the first rows and a count, not every row on every copy's line (590 MB).
     from planner.errors import InputError
     from planner.pipeline import load_campaign
 
@@ -193,9 +192,10 @@ def test_ten_thousand_copies_of_one_handle_are_refused_in_linear_space(tmp_path)
     with pytest.raises(InputError) as caught:
         load_campaign(path)
     messages = caught.value.messages()
-    assert len(messages) == 10_000
+    assert len(caught.value.problems) == 10_000
+    assert len(messages) == 1
     assert "rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 9,990 more" in messages[0]
-    assert sum(map(len, messages)) < 2_000_000
+    assert len(messages[0]) < 300
 
 
 def test_a_budget_beyond_any_campaign_is_refused(tmp_path):
@@ -203,3 +203,54 @@ def test_a_budget_beyond_any_campaign_is_refused(tmp_path):
     result = run_cli("plan", path, "-o", tmp_path / "plan.xlsx")
     assert result.exit_code == 1, result.output
     assert "total_budget is above 1,000,000,000,000" in result.output
+
+
+# --------------------------------------------------------------------------- currency
+
+
+def test_euro_money_cells_make_a_euro_report(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["€1.200,00", "€850", "2.400 €"]), budget={"total_budget": "€5.000,00"})
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "spend:       €4,450.00" in result.output and "$" not in result.output
+    wb = openpyxl.load_workbook(out)
+    formats = {cell.number_format for ws in wb for row in ws.iter_rows() for cell in row}
+    assert '"€"#,##0.00' in formats
+    assert not any('"$"' in f for f in formats), formats
+
+
+@pytest.mark.parametrize("setting, shown", [("GBP", "£"), ("£", "£"), ("chf", "CHF ")])
+def test_the_currency_setting_takes_a_symbol_or_an_iso_code(tmp_path, setting, shown):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["1200", "850"]), budget={"total_budget": 5000, "currency": setting})
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f"spend:       {shown}2,050.00" in result.output
+    ws = openpyxl.load_workbook(out)["Allocation"]
+    header = [c.value for c in ws[4]]  # the table's header, under the title rows
+    assert ws.cell(row=5, column=header.index("Cost per post") + 1).number_format == f'"{shown}"#,##0.00'
+
+
+def test_mixed_currency_signs_are_refused_naming_both_cells(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["€1200", "£850", "€300"]), budget={"total_budget": 5000})
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 1, result.output
+    assert "row 3" in result.output and '"£850"' in result.output and "row 2" in result.output
+    assert "one currency" in result.output
+    assert not out.exists()
+
+
+def test_money_in_another_currency_than_the_setting_is_refused(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["$1200", "850"]), budget={"total_budget": 5000, "currency": "EUR"})
+    result = run_cli("validate", path)
+    assert result.exit_code == 1, result.output
+    assert "is in $ but the Budget sheet's currency is €" in result.output
+
+
+def test_an_unknown_currency_setting_is_refused(tmp_path):
+    path = write_workbook(tmp_path / "in.xlsx", rows(["1200"]), budget={"total_budget": 5000, "currency": "euros"})
+    result = run_cli("validate", path)
+    assert result.exit_code == 1, result.output
+    assert "currency must be a currency symbol" in result.output and '"euros"' in result.output

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -173,25 +174,35 @@ SUFFIXED = [
 ]
 
 
-def test_suffixes_currency_signs_and_separators_in_a_workbook(tmp_path):
-    rows = [HEADER] + [[f"c{i}", "beauty", f, 0.05, c] for i, (f, c, _, _) in enumerate(SUFFIXED)]
-    path = workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": "$50K"})
+def in_currency(symbol):
+    """SUFFIXED with every money cell in one currency (a workbook holds one)."""
+    return [(f, re.sub("[$€£¥]", symbol, c), fv, cv) for f, c, fv, cv in SUFFIXED]
+
+
+@pytest.mark.parametrize("symbol", ["$", "€", "£", "¥"])
+def test_suffixes_currency_signs_and_separators_in_a_workbook(tmp_path, symbol):
+    suffixed = in_currency(symbol)
+    rows = [HEADER] + [[f"c{i}", "beauty", f, 0.05, c] for i, (f, c, _, _) in enumerate(suffixed)]
+    path = workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": f"{symbol}50K"})
     campaign, _ = campaign_of(path)
-    assert np.allclose(campaign.creators["followers"], [f for _, _, f, _ in SUFFIXED], rtol=1e-12)
-    assert np.allclose(campaign.creators["cost_per_post"], [c for _, _, _, c in SUFFIXED], rtol=1e-12)
+    assert np.allclose(campaign.creators["followers"], [f for _, _, f, _ in suffixed], rtol=1e-12)
+    assert np.allclose(campaign.creators["cost_per_post"], [c for _, _, _, c in suffixed], rtol=1e-12)
     assert campaign.settings.total_budget == 50_000
+    assert campaign.settings.currency == symbol
 
 
-def test_suffixes_currency_signs_and_separators_in_a_csv(tmp_path):
+@pytest.mark.parametrize("symbol", ["$", "€"])
+def test_suffixes_currency_signs_and_separators_in_a_csv(tmp_path, symbol):
+    suffixed = in_currency(symbol)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    writer.writerows([f"c{i}", "beauty", f, "3.5%", c] for i, (f, c, _, _) in enumerate(SUFFIXED))
+    writer.writerows([f"c{i}", "beauty", f, "3.5%", c] for i, (f, c, _, _) in enumerate(suffixed))
     path = tmp_path / "in.csv"
     path.write_text(buffer.getvalue(), encoding="utf-8")
     campaign, _ = campaign_of(path, 50_000)
-    assert np.allclose(campaign.creators["followers"], [f for _, _, f, _ in SUFFIXED], rtol=1e-12)
-    assert np.allclose(campaign.creators["cost_per_post"], [c for _, _, _, c in SUFFIXED], rtol=1e-12)
+    assert np.allclose(campaign.creators["followers"], [f for _, _, f, _ in suffixed], rtol=1e-12)
+    assert np.allclose(campaign.creators["cost_per_post"], [c for _, _, _, c in suffixed], rtol=1e-12)
     assert np.allclose(campaign.creators["engagement_rate"], 0.035)
 
 
@@ -379,10 +390,10 @@ def test_duplicate_creators_after_unicode_normalisation_name_every_row(tmp_path)
     rows.append(["bob", "food", 1, 0.1, 1])
     path = workbook(tmp_path / "in.xlsx", rows)
     text = refuse_both(path, tmp_path)
-    rows_named = "rows " + ", ".join(str(r) for r in range(2, 2 + len(variants)))
-    for row in range(2, 2 + len(variants)):
-        find_line(text, sheet="Creators", row=row, column="creator", contains=("duplicate creator", rows_named))
-    assert len(error_lines(text)) == len(variants)
+    rows = [str(r) for r in range(2, 2 + len(variants))]
+    rows_named = "rows " + ", ".join(rows[:-1]) + " and " + rows[-1]
+    find_line(text, sheet="Creators", row=2, column="creator", contains=("duplicate creator", rows_named))
+    assert len(error_lines(text)) == 1, text
 
 
 #: Handle characters that key differently: case, '@', ASCII whitespace (\x1c is whitespace to Python),
@@ -643,13 +654,13 @@ def test_real_roster_as_given_is_refused_pointedly(name):
 DERIVED = {
     "kim2020_instagram/influencers_kim2020.csv": ("utf-8", {}, None, 3000, "planned"),
     "social_media_influencers_2022/instagram_dec2022.csv": (
-        "utf-8", {"name": "creator", "Category_1": "niche"}, None, None, "duplicate creator (rows 148, 152)"),
+        "utf-8", {"name": "creator", "Category_1": "niche"}, None, None, "rows 148 and 152, column 'creator', value \"juliaanalvarez\": duplicate creator"),
     "social_media_influencers_2022/instagram_sep2022.csv": (
-        "utf-8", {"Instagram name": "creator", "Category_1": "niche"}, None, None, "duplicate creator (rows 347, 352)"),
+        "utf-8", {"Instagram name": "creator", "Category_1": "niche"}, None, None, "rows 347 and 352, column 'creator', value \"duki\": duplicate creator"),
     "social_media_influencers_2022/tiktok_dec2022.csv": (
-        "utf-8", {"Tiktoker name": "creator"}, "entertainment", None, "duplicate creator (rows 51, 52)"),
+        "utf-8", {"Tiktoker name": "creator"}, "entertainment", None, "rows 51 and 52, column 'creator'"),
     "social_media_influencers_2022/youtube_dec2022.csv": (
-        "utf-8", {"Youtube channel": "creator"}, None, None, "duplicate creator (rows 224, 581)"),
+        "utf-8", {"Youtube channel": "creator"}, None, None, "rows 224 and 581, column 'creator'"),
     "tiktok_sponsored_posts/test.csv": ("mac_roman", {"sponsor_niche": "niche"}, None, None, "planned"),
     "tiktok_sponsored_posts/train.csv": ("utf-8", {"sponsor_niche": "niche"}, None, None, "planned"),
     "top_insta_200/top_insta_influencers_data.csv": (
@@ -706,7 +717,7 @@ def test_real_roster_with_rate_card_columns_is_planned_or_refused_pointedly(tmp_
     lines = error_lines(text)
     assert any(outcome in line for line in lines), text
     for line in lines:  # every refusal names the file, the row and the column
-        assert path.name in line and " row " in line and "column '" in line, line
+        assert path.name in line and re.search(r" rows? \d", line) and "column '" in line, line
 
 
 def test_real_rosters_reading_details():

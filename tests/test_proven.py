@@ -13,7 +13,7 @@ import pytest
 from models.campaign import Campaign, Settings, make_creators
 from models.plan import Status
 from planner.pipeline import load_campaign, make_plan
-from tests.conftest import run_cli, write_workbook
+from tests.conftest import key_values, run_cli, write_workbook
 
 Z = {"creator": "z", "niche": "food", "followers": 1000, "engagement_rate": 0.05, "cost_per_post": 0}
 
@@ -24,9 +24,14 @@ def creator(name, followers, cost, **extra):
 
 
 def summary(path) -> dict:
-    """Summary sheet as label -> value."""
-    ws = openpyxl.load_workbook(path)["Summary"]
-    return {row[0]: row[1] for row in ws.iter_rows(min_row=3, max_col=2, values_only=True) if row[0]}
+    """The Summary's label -> value, with the planner's figures from Run info: the solver's status, the
+    proven bound and the gap (the client's Summary states the status in words and no bound)."""
+    values = key_values(path, "Summary")
+    info = key_values(path, "Run info")
+    values["Status in words"] = values["Status"]
+    values.update({"Status": info["Status"], "Proven bound on the optimum": info["Proven bound"],
+                   "Optimality gap": info["Gap"]})
+    return values
 
 
 def plan_cli(tmp_path, solver, creators, budget, tiers=None):
@@ -202,6 +207,6 @@ def test_nothing_left_to_add_binds_nothing_and_the_summary_says_why_money_is_lef
     result = run_cli("plan", path, "-o", out)
     assert result.exit_code == 0, result.output
     values = summary(out)
-    assert values["Binding rules"] == "none"
+    assert values["What limits the plan"].startswith("No rule holds the plan back")
     assert "inf" not in values["Budget left unspent"]
     assert "every creator is booked for as many posts as allowed" in values["Budget left unspent"]

@@ -310,7 +310,8 @@ def test_checker_rejects_a_plan_that_breaks_each_rule(tmp_path):
     campaign, _, _ = load_campaign(path)
     broken = check_plan(campaign, [2, 0, 1])
     text = "\n".join(broken.violations)
-    for expected in ("excluded but booked", "per-creator cap", "total spend within budget", "must include B",
-                     "at most this many creators", "beauty: at most 50.00%"):
+    for expected in ("excluded but booked", "per-creator cap", "Total spend within the budget: planned 150.00",
+                     "Book B (must include)", "At most 1 creator: planned 2, limit 1",
+                     "Beauty: at most 50% of budget: planned 100%, limit 50%"):
         assert expected in text
-    assert check_plan(campaign, [0, 1, 0]).violations == ["niche fitness: at least 10.00% of budget: planned 0, limit 0.1"]
+    assert check_plan(campaign, [0, 1, 0]).violations == ["Fitness: at least 10% of budget: planned 0%, limit 10%"]

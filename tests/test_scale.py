@@ -107,6 +107,7 @@ def test_time_limit_stops_the_core_solve_honestly(tmp_path, forced_core):
 def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
     from planner.pipeline import plan_to_workbook
     from planner.report import allocation_table
+    from planner.words import header_words
 
     monkeypatch.setattr(report, "BULK_CELLS", 2)
     names = ["@SUM(A1)", "-2+3", "plain & <odd>", "+cmd"]
@@ -117,9 +118,9 @@ def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
     expected = allocation_table(campaign, plan)
     assert len(expected) > 2
     sheet = openpyxl.load_workbook(tmp_path / "out.xlsx")["Allocation"]
-    rows = list(sheet.iter_rows(values_only=True))
-    assert list(rows[0]) == list(expected.columns)
-    assert len(rows) == len(expected) + 1
+    rows = list(sheet.iter_rows(min_row=4, values_only=True))  # the header under the title rows
+    assert list(rows[0]) == [header_words(c) for c in expected.columns]
+    assert len(rows) == len(expected) + 2  # the rows, then the totals row
     for written, (_, row) in zip(rows[1:], expected.iterrows()):
         for value, want in zip(written, row.tolist()):
             if isinstance(want, float) and np.isnan(want):
@@ -129,9 +130,12 @@ def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
             else:
                 assert (value if value is not None else "") == want
     assert set(names) <= {row[0] for row in rows[1:]}
+    totals = rows[-1]
+    assert totals[0] == f"Total: {len(expected)} creators"
+    assert totals[list(expected.columns).index("spend")] == pytest.approx(expected["spend"].sum())
     # The streamed cells keep the first row's number formats.
-    assert sheet["J3"].number_format == sheet["J2"].number_format != "General"
-    assert sheet.tables["Allocation"].ref == f"A1:{openpyxl.utils.get_column_letter(len(expected.columns))}{len(rows)}"
+    assert sheet["J6"].number_format == sheet["J5"].number_format != "General"
+    assert sheet.tables["Allocation"].ref == f"A4:{openpyxl.utils.get_column_letter(len(expected.columns))}{len(rows) + 3}"
     with zipfile.ZipFile(tmp_path / "out.xlsx") as saved:  # the streamed sheet is compressed like the others
         assert {info.compress_type for info in saved.infolist()} == {zipfile.ZIP_DEFLATED}
 
