@@ -178,9 +178,6 @@ class MixRule:
         return f"{names}{kind}: {' and '.join(parts)} of planned spend ({self.name})"
 
 
-#: Defaults applied when the Budget sheet leaves a setting out.
-DEFAULT_SETTINGS = Settings(total_budget=0.0)
-
 
 @dataclass(frozen=True)
 class Campaign:

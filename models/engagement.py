@@ -29,11 +29,6 @@ def post_value(followers, engagement_rate, authenticity, override=None) -> np.nd
     return value
 
 
-def slot_factors(max_posts: int, decay: float) -> np.ndarray:
-    """Value of post 1..max_posts relative to the first: ``decay**(k-1)``."""
-    return np.power(float(decay), np.arange(int(max_posts), dtype=float))
-
-
 def engagement_of(posts, value_per_post, decay: float) -> np.ndarray:
     """Total engagement of ``posts`` posts each: ``v * (1 + d + ... + d**(n-1))``.
 

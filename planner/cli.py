@@ -22,7 +22,7 @@ import click
 
 from planner.errors import PlannerError
 from planner.money import money
-from planner.processes import SOLVERS, ignore_interrupts, kill_child_processes
+from planner.processes import SOLVER_CHOICES, ignore_interrupts, kill_child_processes, solver_name
 
 #: When the console script started (a time limit bounds the whole command, imports included);
 #: None when the CLI is called in-process, where each command counts from its own start.
@@ -43,6 +43,18 @@ class MoneyType(click.ParamType):
         if parsed.blank[0] or parsed.bad[0] or parsed.percent[0] or parsed.values[0] <= 0:
             self.fail(f"{value!r} is not a positive amount of money (e.g. 50000, 50k or $50,000)", param, ctx)
         return float(parsed.values[0])
+
+
+class SolverType(click.ParamType):
+    """highs, cbc, or pulp:NAME (any solver PuLP drives, e.g. a commercial one installed here)."""
+
+    name = "solver"
+
+    def convert(self, value, param, ctx):
+        name = solver_name(value)
+        if name is None:
+            self.fail(f"{value!r}; choose {SOLVER_CHOICES}", param, ctx)
+        return name
 
 
 def _handle_errors(command):
@@ -99,7 +111,7 @@ def cli(debug):
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Report workbook to write (.xlsx).")
-@click.option("--solver", type=click.Choice(SOLVERS, case_sensitive=False), help="MIP solver (default: the Budget sheet's, else highs).")
+@click.option("--solver", type=SolverType(), help="MIP solver: highs (default), cbc, or pulp:NAME for any solver PuLP drives.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove (default 0.0001 = 0.01%).")
 @click.option("--budget", type=MoneyType(), help="Total budget; overrides the Budget sheet (required for CSV input).")
@@ -122,7 +134,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     from planner.pipeline import plan_to_workbook
 
     _, result = plan_to_workbook(
-        input_path, output_path, budget, solver and solver.lower(), time_limit, gap, target_engagement, explain, raw,
+        input_path, output_path, budget, solver, time_limit, gap, target_engagement, explain, raw,
         started=started, decimal_separator=decimal_separator, client_copy=client_copy,
     )
     click.echo(f"Plan written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
@@ -160,7 +172,7 @@ def _solver_options(command):
     command = click.option("--workers", type=click.IntRange(min=1), help="Processes to run scenarios in (default: one per core).")(command)
     command = click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove per scenario.")(command)
     command = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit per scenario, seconds.")(command)
-    command = click.option("--solver", type=click.Choice(SOLVERS, case_sensitive=False), help="MIP solver.")(command)
+    command = click.option("--solver", type=SolverType(), help="MIP solver: highs, cbc or pulp:NAME.")(command)
     return command
 
 
@@ -234,7 +246,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         # Scenarios are named once the campaign (and so its currency) is known.
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (sweep_scenarios(amounts, lines, mix_share), []), title,
-            budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver and solver.lower(), time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
+            budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver, time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
             decimal_separator=decimal_separator, client_copy=client_copy,
         )
     click.echo(f"Sweep written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
@@ -274,7 +286,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
 
     with _progress(1) as progress:
         results = scenarios_to_workbook(
-            input_path, output_path, make, "Mix comparison", budget=budget, solver=solver and solver.lower(),
+            input_path, output_path, make, "Mix comparison", budget=budget, solver=solver,
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
             decimal_separator=decimal_separator, client_copy=client_copy,
         )
@@ -315,6 +327,30 @@ def validate(input_path, budget, decimal_separator):
     )
     for warning in validation.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command("export-model")
+@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(dir_okay=False),
+              help="Model file to write: .lp or .mps.")
+@click.option("--budget", type=MoneyType(), help="Total budget; overrides the Budget sheet (required for CSV input).")
+@_decimal_comma
+@_handle_errors
+def export_model(input_path, output_path, budget, decimal_separator):
+    """Write INPUT's program as a PuLP model in LP or MPS form, for any MIP solver.
+
+    The same rules the planner solves: one binary per post slot of each creator, engagement
+    (with niche weights and decay) maximised. Solve it elsewhere, or here with --solver pulp:NAME.
+
+    Example:
+
+        planner export-model sample_inputs/typical_campaign.xlsx -o typical.mps
+    """
+    raw = _read(input_path)
+    from planner.pipeline import export_model as write_model
+
+    written, variables, constraints = write_model(input_path, output_path, budget, raw, decimal_separator)
+    click.echo(f"Model written to {written}: {variables:,} variables, {constraints:,} constraints (maximise)")
 
 
 @cli.command()

@@ -61,9 +61,6 @@ class CoreResult:
 
     outcome: SolveOutcome
     x: Optional[np.ndarray]
-    lp_bound: Optional[float] = None
-    core_columns: int = 0
-    rounds: int = 0
     hint: Optional[tuple] = None  # the LP's final working set and held values, to warm-start similar solves
 
 
@@ -131,7 +128,7 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
     lp_choice = (reduced > 0).astype(float)  # the LP's choice for a slot it prices away from zero
     magnitude = np.abs(reduced)
     if incumbent is not None and bound <= _with_gap(best, gap):  # rounding the LP already proves it
-        return CoreResult(outcome(Status.OPTIMAL, best, bound, _gap(best, bound)), incumbent, bound, 0, 0)
+        return CoreResult(outcome(Status.OPTIMAL, best, bound, _gap(best, bound)), incumbent)
     if incumbent is not None and program.columns > SMALL and bound > _with_gap(best, gap):
         # Rounding leaves each rule's room only greedily filled. A small core of the columns the LP
         # prices nearest zero (a guess, not a proof) usually packs that room almost exactly; when
@@ -144,8 +141,7 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         if core.x is not None and float(program.objective @ core.x) > best:
             incumbent, best = core.x, float(program.objective @ core.x)
         if bound <= _with_gap(best, gap):
-            return CoreResult(outcome(Status.OPTIMAL, best, bound, _gap(best, bound)), incumbent, bound,
-                              int(guess.sum()), 1)
+            return CoreResult(outcome(Status.OPTIMAL, best, bound, _gap(best, bound)), incumbent)
     if program.columns <= SMALL:
         threshold = np.inf  # small enough for HiGHS to take whole
     elif incumbent is not None:
@@ -153,9 +149,7 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
     else:
         threshold = _nth(magnitude, min(FIRST_CORE, program.columns))
 
-    rounds = 0
     while True:
-        rounds += 1
         free = magnitude < threshold
         free |= np.abs(x_lp - np.round(x_lp)) > 1e-9  # fractional in the LP: always in the core
         if incumbent is not None:
@@ -170,7 +164,7 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         core = _solve_core(program, free, lp_choice, gap if exact_core or free.all() else gap / 2, remaining,
                            cutoff=best if incumbent is not None else None)
         if core.status == "interrupted-no-plan" and incumbent is None:
-            return CoreResult(outcome(Status.NO_SOLUTION, bound=bound), None, bound, int(free.sum()), rounds)
+            return CoreResult(outcome(Status.NO_SOLUTION, bound=bound), None)
         if core.x is not None:
             value = float(program.objective @ core.x)
             if value > best:
@@ -178,18 +172,16 @@ def _solve(program, time_limit, gap, start_posts, solver_name, hint, state) -> C
         core_bound = core.bound if core.status != "infeasible" else -np.inf
         global_bound = min(bound, max(core_bound, fixed_floor))
         if incumbent is None and core.status == "infeasible" and free.all():
-            return CoreResult(outcome(Status.INFEASIBLE), None, bound, int(free.sum()), rounds)
+            return CoreResult(outcome(Status.INFEASIBLE), None)
         if incumbent is not None:
             found = _gap(best, global_bound)
             # HiGHS measures its gap against the bound, a hair looser than ours: its proof stands.
             if found <= gap + 1e-12 or (core.status == "optimal" and free.all()):
-                return CoreResult(outcome(Status.OPTIMAL, best, global_bound, found), incumbent, bound,
-                                  int(free.sum()), rounds)
+                return CoreResult(outcome(Status.OPTIMAL, best, global_bound, found), incumbent)
         if core.status == "time" or free.all() or (deadline is not None and time.perf_counter() >= deadline):
             if incumbent is None:
-                return CoreResult(outcome(Status.NO_SOLUTION, bound=global_bound), None, bound, int(free.sum()), rounds)
-            return CoreResult(outcome(Status.FEASIBLE, best, global_bound, _gap(best, global_bound)), incumbent,
-                              bound, int(free.sum()), rounds)
+                return CoreResult(outcome(Status.NO_SOLUTION, bound=global_bound), None)
+            return CoreResult(outcome(Status.FEASIBLE, best, global_bound, _gap(best, global_bound)), incumbent)
         # Grow the core: to the exact threshold once a plan is known, else four times wider.
         exact = bound - _with_gap(best, gap) if incumbent is not None else 0.0
         threshold = exact if incumbent is not None and exact > threshold else _grow(magnitude, threshold)

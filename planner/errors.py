@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 #: Exit codes, documented in the README.
-EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
 EXIT_INFEASIBLE = 3
@@ -174,6 +173,12 @@ class NoPlanInTimeError(PlannerError):
     """The solver found no plan before the time limit."""
 
     exit_code = EXIT_NO_PLAN_IN_TIME
+
+
+class SolverUnavailableError(PlannerError):
+    """The named solver cannot run on this machine."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 class OutputError(PlannerError):

@@ -463,3 +463,33 @@ def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
                         scenario, name=f"{scenario.name} @ {money(budget * factor, 0)}", budget=budget * factor, line=scenario.series
                     ))
     return chosen, extra
+
+
+def export_model(input_path, output_path, budget=None, raw=None, decimal_separator=None):
+    """Write the campaign's PuLP program as .lp or .mps; returns (path, variables, constraints).
+
+    Raises
+    ------
+    PlannerError
+        Bad input, or an output that is neither .lp nor .mps or cannot be written.
+    """
+    output_path = Path(output_path)
+    suffix = output_path.suffix.lower()
+    if suffix not in (".lp", ".mps"):
+        raise OutputError(Problem(str(output_path), "the model file must end in .lp or .mps"))
+    if not output_path.parent.is_dir():
+        raise OutputError(Problem(str(output_path), f"the folder {output_path.parent} does not exist"))
+    campaign, _, _ = load_campaign(input_path, budget, raw=raw, decimal_separator=decimal_separator)
+    try:
+        program = build_for_solver(campaign, "cbc", allow_zero=True)
+    except EmptyProgramError as exc:
+        raise InputError(Problem(str(input_path), f"there is nothing to model: {exc}")) from None
+    problem = program.problem
+    try:
+        if suffix == ".lp":
+            problem.writeLP(str(output_path))
+        else:
+            problem.writeMPS(str(output_path))
+    except OSError as exc:
+        raise OutputError(Problem(str(output_path), f"could not be written ({exc.strerror or exc})")) from None
+    return output_path, problem.numVariables(), problem.numConstraints()

@@ -8,6 +8,19 @@ import time
 
 #: Solvers by the name planners type; the first is the default.
 SOLVERS = ("highs", "cbc")
+#: Any other solver PuLP drives (a commercial one a user has installed): ``pulp:GUROBI``, ``pulp:HiGHS``.
+PULP_PREFIX = "pulp:"
+SOLVER_CHOICES = "highs, cbc, or pulp:NAME for any solver PuLP drives (e.g. pulp:GUROBI, pulp:HiGHS_CMD)"
+
+
+def solver_name(text) -> "str | None":
+    """The solver a planner typed, as the planner names it (None when it names none)."""
+    text = str(text).strip()
+    if text.lower() in SOLVERS:
+        return text.lower()
+    if text.lower().startswith(PULP_PREFIX) and text[len(PULP_PREFIX):].strip():
+        return PULP_PREFIX + text[len(PULP_PREFIX):].strip()
+    return None
 
 #: Seconds a process is given to end after SIGTERM before it is killed.
 TERMINATE_GRACE = 1.0

@@ -19,6 +19,7 @@ import math
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -219,8 +220,11 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
     formats = {**_FORMATS, **(formats or {})}
     columns = list(frame.columns)
     if totals is not None:
-        frame = pd.concat([frame, pd.DataFrame([{c: totals.get(c) for c in columns}], columns=columns)],
-                          ignore_index=True)
+        row = pd.DataFrame([{c: totals.get(c) for c in columns}], columns=columns)
+        with warnings.catch_warnings():
+            # The totals row leaves most columns empty; they must not turn a numeric column into text.
+            warnings.simplefilter("ignore", FutureWarning)
+            frame = pd.concat([frame, row], ignore_index=True)
     headers = [header_words(column) for column in columns]
     for j, header in enumerate(headers, start=1):
         _set(ws.cell(row=first_row, column=j), header)
@@ -283,10 +287,11 @@ def _print_setup(ws, landscape=None, one_page: bool = False) -> None:
 
 
 def _fit_widths(ws, frame: pd.DataFrame, first_row: int, headers=None) -> None:
-    """Column widths from a sample of the values; long headers wrap on words instead of widening."""
+    """Column widths from a sample of the values; long headers wrap on words, and text longer than
+    its column (up to 50 characters wide) wraps in its cells instead of running into the next."""
     sample = frame.head(200)
     headers = headers or [str(c) for c in frame.columns]
-    wrapped = False
+    header_lines = 1
     for j, (column, header) in enumerate(zip(frame.columns, headers), start=1):
         values = [f"{v:,.2f}" if isinstance(v, float) else str(v) for v in sample[column].tolist() if v is not None]
         longest = max((len(t) for t in values), default=0)
@@ -294,9 +299,23 @@ def _fit_widths(ws, frame: pd.DataFrame, first_row: int, headers=None) -> None:
         width = max(min(longest + 3, 50), widest_word + 3, min(len(header) + 2, 16), 9)
         ws.column_dimensions[get_column_letter(j)].width = width
         ws.cell(row=first_row, column=j).alignment = Alignment(wrap_text=True, vertical="bottom")
-        wrapped = wrapped or len(header) + 2 > width
-    if wrapped:
-        ws.row_dimensions[first_row].height = 30
+        header_lines = max(header_lines, _wrapped_lines(header, width - 2))
+        if longest + 3 > width and len(frame) * len(headers) <= BULK_CELLS:
+            for i in range(first_row + 1, first_row + 1 + len(frame)):
+                ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+    if header_lines > 1:
+        ws.row_dimensions[first_row].height = 15 * header_lines
+
+
+def _wrapped_lines(text: str, width: int) -> int:
+    """Lines a text takes when wrapped on words at this width."""
+    lines, used = 1, 0
+    for word in text.split():
+        if used and used + 1 + len(word) > width:
+            lines, used = lines + 1, len(word)
+        else:
+            used += (1 if used else 0) + len(word)
+    return lines
 
 
 def _title(ws, heading: str, identity: dict) -> int:

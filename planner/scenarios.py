@@ -28,7 +28,6 @@ BUILTIN_MIXES = {
     "few-macro": ("tier", ("macro", "mega"), 0.70),
     "balanced": None,
 }
-DEFAULT_MIX_SHARE = 0.70
 
 
 @dataclass(frozen=True)

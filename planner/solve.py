@@ -24,15 +24,14 @@ import numpy as np
 import pulp
 
 from models.plan import SolveOutcome, Status
-from planner.processes import SOLVERS
-
-
-class SolverUnavailableError(RuntimeError):
-    """The named solver cannot run on this machine."""
+from planner.errors import SolverUnavailableError
+from planner.processes import PULP_PREFIX, SOLVER_CHOICES, solver_name
 
 
 def solver_version(name: str) -> str:
     """Human-readable solver name and version."""
+    if name.startswith(PULP_PREFIX):
+        return f"{name[len(PULP_PREFIX):]} through PuLP {pulp.__version__}"
     if name == "highs":
         return f"HiGHS {_package_version('highspy')} (highspy)"
     return "CBC (bundled with PuLP %s)" % pulp.__version__
@@ -55,7 +54,7 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
     ----------
     problem : pulp.LpProblem
     solver : str
-        One of :data:`SOLVERS`.
+        ``highs``, ``cbc`` or ``pulp:NAME`` (any solver PuLP drives).
     time_limit : float, optional
         Seconds; None for no limit.
     gap : float
@@ -78,21 +77,46 @@ def solve(problem: pulp.LpProblem, solver: str = "highs", time_limit=None, gap: 
     SolverUnavailableError
         When the solver cannot run here.
     """
-    solver = solver.lower()
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    solver = _known(solver)
     workdir = tempfile.mkdtemp(prefix="planner-solve-")
     started = time.perf_counter()
     try:
         with _quiet_stdout():
             if solver == "highs":
                 bound, gap_found = _run_highs(problem, time_limit, gap, start, restarts)
-            else:
+            elif solver == "cbc":
                 bound, gap_found = _run_cbc(problem, time_limit, gap, workdir, start)
+            else:
+                bound, gap_found = _run_pulp(problem, solver[len(PULP_PREFIX):], time_limit, gap, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     seconds = time.perf_counter() - started
     return _outcome(problem, solver, bound, gap_found, seconds, gap)
+
+
+def _known(solver: str) -> str:
+    """The solver's name, or ValueError naming the choices."""
+    name = solver_name(solver)
+    if name is None:
+        raise ValueError(f"unknown solver {solver!r}; choose {SOLVER_CHOICES}")
+    return name
+
+
+def _run_pulp(problem, name, time_limit, gap, workdir):
+    """Solve with any solver PuLP drives; it states no bound PuLP can read, so none is claimed."""
+    known = {solver.casefold(): solver for solver in pulp.listSolvers()}
+    if name.casefold() not in known:
+        raise SolverUnavailableError(f"PuLP drives no solver named {name!r}; it knows {', '.join(pulp.listSolvers())}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        command = pulp.getSolver(known[name.casefold()], msg=False, timeLimit=time_limit, gapRel=gap)
+    if not command.available():
+        found = ", ".join(pulp.listSolvers(onlyAvailable=True))
+        raise SolverUnavailableError(f"the solver {known[name.casefold()]} is not installed here (PuLP finds {found})")
+    if hasattr(command, "tmpDir"):
+        command.tmpDir = workdir  # its files in a private folder, removed afterwards
+    problem.solve(command)
+    return None, None
 
 
 @contextlib.contextmanager
@@ -238,6 +262,9 @@ def _outcome(problem, solver, bound, gap_found, seconds, gap_limit) -> SolveOutc
     if gap is None:
         gap = gap_found
     if problem.sol_status == pulp.LpSolutionOptimal:
+        if solver.startswith(PULP_PREFIX) and bound is None:
+            # Stopped within the gap asked of it, by its own word; no bound is stated for it.
+            return SolveOutcome(Status.OPTIMAL, objective, None, None, seconds, name, gap_limit)
         return SolveOutcome(Status.OPTIMAL, objective, bound, gap or 0.0, seconds, name, gap_limit)
     if gap is not None and gap <= gap_limit + 1e-12:
         # Stopped by the limit exactly as the bound closed: still a proof.
@@ -286,9 +313,7 @@ def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float 
     models.program.EmptyProgramError
         When nothing can be booked or nothing is worth anything.
     """
-    solver = solver.lower()
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; choose one of: {', '.join(SOLVERS)}")
+    solver = _known(solver)
     if solver == "highs":
         from models.matrix import MatrixProgram
         from planner.core import solve_matrix
@@ -320,7 +345,7 @@ def build_for_solver(campaign, solver: str = "highs", allow_zero: bool = False):
     ------
     models.program.EmptyProgramError
     """
-    if solver.lower() == "highs":
+    if _known(solver) == "highs":
         from models.matrix import build_matrix
 
         return build_matrix(campaign, allow_zero=allow_zero)

@@ -34,7 +34,7 @@ from models.engagement import post_value
 from planner.errors import InputError, Problem, shown_value
 from planner.money import DEFAULT as DEFAULT_CURRENCY
 from planner.money import currency_of
-from planner.solve import SOLVERS
+from planner.processes import SOLVER_CHOICES, solver_name
 from planner.workbook import (
     HeaderNotFoundError,
     RawWorkbook,
@@ -904,13 +904,18 @@ def _setting_value(key, cell, sheet, row):
         if len(text) > 100:
             return problem("is longer than 100 characters; shorten it (it is the title of every client sheet)")
         return (text or None), None
-    if key in ("share_basis", "solver"):
+    if key == "solver":
+        text = clean_text([cell])[0]
+        if text == "":
+            return None, None
+        name = solver_name(text)
+        return (name, None) if name else problem(f"must be {SOLVER_CHOICES}")
+    if key == "share_basis":
         text = clean_text([cell])[0].casefold()
         if text == "":
             return None, None
-        allowed = ("budget", "spend") if key == "share_basis" else SOLVERS
-        if text not in allowed:
-            return problem(f"must be one of: {', '.join(allowed)}")
+        if text not in ("budget", "spend"):
+            return problem("must be one of: budget, spend")
         return text, None
     parsed = parse_numbers([cell])
     if parsed.blank[0]:
@@ -1049,15 +1054,19 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
             spelling.setdefault(value.casefold(), value)
         if len(spelling) < len(distinct):  # usually every value is spelled one way: nothing to rewrite
             creators[dimension] = _per_distinct(lambda value: spelling[value.casefold()], column)
+        empty = []
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
             has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))
             if name is None and (has_rule or rule.weight != 1.0):
-                report.warnings.append(
-                    f"{SHEETS[dimension]} sheet: {dimension} '{rule.group}' has no creators on the Creators sheet"
-                )
+                empty.append(rule.group)
             name = name or rule.group
             aligned.append(rule if name == rule.group else replace(rule, group=name))  # a copy only when respelled
+        if empty:  # one warning, naming the first few: a sheet of 100,000 empty groups is one line, not 100,000
+            shown = ", ".join(f"'{group}'" for group in empty[:5]) + (f" and {len(empty) - 5:,} more" if len(empty) > 5 else "")
+            several = len(empty) > 1
+            report.warnings.append(f"{SHEETS[dimension]} sheet: {dimension}{'s' if several else ''} {shown} "
+                                   f"{'have' if several else 'has'} no creators on the Creators sheet")
     return creators, aligned
 
 

@@ -285,7 +285,9 @@ def _calamine_sheets(path: Path, label: str, kind: str, ready=None, source=None,
     except BaseException as exc:  # calamine's own errors; Rust panics arrive as BaseException
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise
-        located = broken(name) if broken is not None and name is not None and "string index" in str(exc) else None
+        # A shared-text reference past the table's end: calamine 0.5+ says so; 0.4 panics on it.
+        suspect = "string index" in str(exc) or type(exc).__name__ == "PanicException"
+        located = broken(name) if broken is not None and name is not None and suspect else None
         raise located or InputError(
             Problem(label, f"the workbook cannot be read: {damage_in_words(exc)}; open it in Excel and save it "
                            "again (or export it again from where it came from)")

@@ -76,6 +76,7 @@ def test_report_is_client_ready(tmp_path):
     assert "share_basis" in settings.to_string() and "default" in settings.to_string()
 
 
+@pytest.mark.slow
 def test_typical_sample_uses_every_rule_and_plans(tmp_path):
     out = tmp_path / "typical.xlsx"
     result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out, "--no-explain")

@@ -132,6 +132,7 @@ def test_infeasible_sample_names_rules_in_plain_words(tmp_path):
     assert "lower niche beauty min_share from 40.00% to 30.00% (Niches sheet)" in result.output
 
 
+@pytest.mark.slow
 def test_typical_sample_prices_binding_rules_and_explains_left_out_creators(tmp_path):
     out = tmp_path / "plan.xlsx"
     result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out)

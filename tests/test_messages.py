@@ -120,3 +120,13 @@ def test_a_damaged_workbook_is_described_in_words_not_exception_names(tmp_path):
     assert not re.search(r"\b\w+(Error|NotFound|Exception)\b", result.output.replace("Error:", "")), result.output
     assert "save it again" in result.output
     assert not out.exists()
+
+
+def test_rules_on_groups_nobody_is_in_make_one_warning_not_one_each(tmp_path):
+    niches = [{"niche": f"empty{i}", "max_share": 0.5} for i in range(7)]
+    path = write_workbook(tmp_path / "in.xlsx", creators(3), budget={"total_budget": 5000}, niches=niches)
+    result = run_cli("validate", path)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: Niches sheet: niches 'empty0', 'empty1', 'empty2', 'empty3', 'empty4' and 2 more "
+                        "have no creators on the Creators sheet"]

@@ -194,3 +194,17 @@ def test_wide_tables_print_across_pages_at_a_legible_scale(tmp_path):
     assert allocation.print_title_rows == "$4:$4" or allocation.print_title_rows == "4:4"
     summary = wb["Summary"]
     assert summary.page_setup.fitToHeight == 1  # the brief is one page
+
+
+@pytest.mark.parametrize("command, extra", [("sweep", ["--budgets", "10k,25k"]), ("compare", [])])
+def test_a_scenarios_client_copy_holds_only_its_client_sheets(tmp_path, command, extra):
+    from planner.scenario_report import SCENARIO_CLIENT_SHEETS, SCENARIO_PLANNER_SHEETS
+
+    out, client = tmp_path / "full.xlsx", tmp_path / "client.xlsx"
+    result = run_cli(command, SAMPLES / "small_campaign.xlsx", "-o", out, "--client-copy", client, *extra)
+    assert result.exit_code == 0, result.output
+    copy = openpyxl.load_workbook(client)
+    assert copy.sheetnames == list(SCENARIO_CLIENT_SHEETS)
+    assert set(openpyxl.load_workbook(out).sheetnames) - set(copy.sheetnames) == set(SCENARIO_PLANNER_SHEETS)
+    for ws in copy:
+        assert_client_sheet(ws, "$")

@@ -55,6 +55,7 @@ def test_sweep_beside_a_worker_process_matches_the_sweep_in_one_process():
         assert check_plan(b.campaign, b.plan.posts).ok
 
 
+@pytest.mark.slow
 def test_sweep_of_typical_sample_never_falls_and_every_point_checks(tmp_path):
     out = tmp_path / "sweep.xlsx"
     result = run_cli("sweep", SAMPLES / "typical_campaign.xlsx", "-o", out, "--budgets", "20000:200000:20000", "--gap", 0.001)
@@ -75,6 +76,7 @@ def test_sweep_of_typical_sample_never_falls_and_every_point_checks(tmp_path):
     assert chart_parts(out)
 
 
+@pytest.mark.slow
 def test_compare_typical_sample_side_by_side(tmp_path):
     out = tmp_path / "compare.xlsx"
     result = run_cli("compare", SAMPLES / "typical_campaign.xlsx", "-o", out, "--gap", 0.001, "--time-limit", 10,
