@@ -131,6 +131,16 @@ class Settings:
         cells carry, else ``$``.
     campaign, client : str or None
         Names shown as the title of every client sheet.
+    engagement_cv : float or None
+        Coefficient of variation of every creator's realised rate (when the Creators sheet gives
+        no engagement_rate_low / engagement_rate_high range for it).
+    risk_correlation : float
+        Share of a creator's surprise common to its niche (0: independent, 1: the whole niche moves together).
+    random_seed : int
+        Seed of the Monte Carlo draws, so the risk figures can be reproduced.
+    risk : str
+        ``"neutral"`` (maximise the mean) or ``"cvar"`` (maximise the mean of the worst
+        ``risk_level`` share of ``risk_samples`` sampled outcomes).
     """
 
     total_budget: float
@@ -147,6 +157,12 @@ class Settings:
     currency: str = "$"
     campaign: Optional[str] = None
     client: Optional[str] = None
+    engagement_cv: Optional[float] = None
+    risk_correlation: float = 0.2
+    random_seed: int = 1
+    risk: str = "neutral"
+    risk_level: float = 0.1
+    risk_samples: int = 500
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,9 @@ class Plan:
         Solver state that warm-starts re-solves of the same campaign (never reported).
     empty_reason : str or None
         When the best plan books nobody: why, in the planner's words.
+    risk : models.risk.RiskFigures or None
+        The spread of the plan's value when rates land above or below their estimates
+        (None when the input states no uncertainty).
     """
 
     posts: np.ndarray
@@ -138,6 +141,8 @@ class Plan:
     explanation: Optional[dict] = None  # rule costs, why-not table, unspent budget (see planner.explain)
     solver_hint: Optional[tuple] = None  # where the solver's LP ended, to warm-start re-solves (HiGHS)
     empty_reason: Optional[str] = None  # why nothing is booked, when the best plan is empty
+    risk: Optional[object] = None  # models.risk.RiskFigures
+    risk_neutral: Optional[object] = None  # for a risk-averse plan: the best-mean plan's figures on the same draws
 
     @property
     def creators_booked(self) -> int:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from models.campaign import Campaign
 from models.plan import Plan
+from models.risk import plan_risk
 from planner.errors import InputError, Problem
 from planner.money import set_currency
 from planner.pipeline import (
@@ -85,6 +86,11 @@ class Result:
     def bound(self) -> Optional[float]:
         """No plan keeping every rule can reach more than this."""
         return self.plan.outcome.bound
+
+    @property
+    def risk(self):
+        """Mean, P10, P50, P90 and CVaR of the plan's value over 10,000 draws (None without uncertainty)."""
+        return self.plan.risk
 
     @property
     def allocation(self) -> pd.DataFrame:
@@ -198,6 +204,7 @@ def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain
     started = time.perf_counter()
     result = make_plan(campaign)
     result.warnings = validation.warnings + result.warnings
+    result.risk = plan_risk(campaign, result.posts)
     if explain:
         result.explanation = explain_plan(campaign, result)
     result.timings["api"] = time.perf_counter() - started

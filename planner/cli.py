@@ -118,10 +118,12 @@ def cli(debug):
 @click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-solve to price each binding rule and say why top creators were left out.")
+@click.option("--risk", type=click.Choice(["neutral", "cvar"], case_sensitive=False),
+              help="neutral: the best mean (default); cvar: the best mean of the worst risk_level share of outcomes.")
 @_decimal_comma
 @_client_copy
 @_handle_errors
-def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, decimal_separator,
+def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, risk, decimal_separator,
          client_copy):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
@@ -135,7 +137,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
 
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver, time_limit, gap, target_engagement, explain, raw,
-        started=started, decimal_separator=decimal_separator, client_copy=client_copy,
+        started=started, decimal_separator=decimal_separator, client_copy=client_copy, risk=risk and risk.lower(),
     )
     click.echo(f"Plan written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -144,6 +146,8 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     click.echo(f"  creators:    {result.creators_booked} booked, {int(result.posts.sum())} posts")
     if result.empty_reason:
         click.echo(f"  nothing booked: {result.empty_reason}")
+    if result.risk is not None:
+        click.echo(f"  range:       8 in 10 campaigns land between {result.risk.p10:,.0f} and {result.risk.p90:,.0f}")
     if result.baseline_engagement:
         lift = (result.engagement - result.baseline_engagement) / result.baseline_engagement
         click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")

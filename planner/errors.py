@@ -175,6 +175,12 @@ class NoPlanInTimeError(PlannerError):
     exit_code = EXIT_NO_PLAN_IN_TIME
 
 
+class PlanCheckError(PlannerError):
+    """The solver's plan failed the independent check: a defect, never written."""
+
+    exit_code = 70
+
+
 class SolverUnavailableError(PlannerError):
     """The named solver cannot run on this machine."""
 

@@ -23,9 +23,17 @@ from models.campaign import Campaign
 from models.checker import check_plan
 from models.plan import Plan, SolveOutcome, Status
 from models.program import EmptyProgramError
+from models.risk import plan_risk
 from planner.diagnose import explain_infeasible, precheck
 from planner.explain import nothing_booked_reason, rule_costs, unspent_reason, why_not
-from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, OutputError, PlannerError, Problem
+from planner.errors import (
+    InfeasibleError,
+    InputError,
+    NoPlanInTimeError,
+    OutputError,
+    PlanCheckError,
+    Problem,
+)
 from planner.money import money, set_currency
 from planner.report import (
     CLIENT_SHEETS,
@@ -35,17 +43,12 @@ from planner.report import (
     save_atomically,
     save_client_copy,
 )
+from planner.risk_plan import risk_averse
 from planner.scenario_report import SCENARIO_CLIENT_SHEETS, build_scenarios_workbook
 from planner.scenarios import BUILTIN_MIXES, Scenario, apply_scenario, mix_scenarios, run_scenarios
 from planner.solve import build_for_solver, solve_campaign, solver_version
 from planner.validate import read_scenarios, validate
 from planner.workbook import read_input
-
-
-class PlanCheckError(PlannerError):
-    """The solver's plan failed the independent check: a defect, never written."""
-
-    exit_code = 70
 
 
 def make_plan(campaign: Campaign, solver=None, time_limit=None, gap=None, program=None, hint=None) -> Plan:
@@ -218,7 +221,7 @@ def _overrides(solver, time_limit, gap, decimal_separator) -> dict:
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True, raw=None, started=None, decimal_separator=None, client_copy=None):
+                     explain=True, raw=None, started=None, decimal_separator=None, client_copy=None, risk=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -258,6 +261,9 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         digest = hashing.submit(file_sha256, input_path)
         campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw,
                                                            decimal_separator)
+        if risk is not None:
+            campaign = campaign.with_settings(risk=risk)
+            validation.sources["risk"] = "command line"
         if target is not None:
             campaign = apply_scenario(campaign, Scenario("target", target_engagement=target))
             validation.sources["target_engagement"] = "command line"
@@ -276,6 +282,19 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
             raise
         plan.warnings = validation.warnings + plan.warnings
         plan.timings = {"read and validate": read_seconds, **plan.timings}
+        risk_started = time.perf_counter()
+        if campaign.settings.risk == "cvar":
+            # The best-mean plan in hand, the plan that does best in the worst outcomes is found and
+            # both are measured on the same fresh draws.
+            neutral = plan
+            plan = risk_averse(campaign, neutral, None if deadline is None else max(deadline - time.perf_counter(), 0.1))
+            plan.warnings, plan.timings = neutral.warnings + plan.warnings, {**neutral.timings, "risk-averse": plan.timings["solve"]}
+            explain = False  # rule costs are priced for the mean; the risk-averse objective is not
+            plan.warnings.append("risk = cvar: rule costs and left-out creators are not explained for the risk-averse "
+                                 "plan (they are priced for the mean)")
+        else:
+            plan.risk = plan_risk(campaign, plan.posts)
+        plan.timings["risk"] = time.perf_counter() - risk_started
         if explain:
             explain_started = time.perf_counter()
             plan.explanation = explain_plan(campaign, plan, deadline)
@@ -288,7 +307,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
     workbook = build_workbook(campaign, plan, info)
     save_atomically(workbook, output_path)
     if client_copy is not None:
-        save_client_copy(workbook, client_copy, CLIENT_SHEETS)
+        save_client_copy(workbook, client_copy, CLIENT_SHEETS + ("Risk",))
     plan.timings["write"] = time.perf_counter() - started
     return campaign, plan
 

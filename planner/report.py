@@ -402,6 +402,8 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
             _spend_chart(ws, table, dimension, first_row)
         if dimension == "tier":
             by_tier, tier_sheet, tier_row = table, ws, first_row
+    if plan.risk is not None:
+        _risk_sheet(wb.create_sheet("Risk"), plan.risk, identity, plan.risk_neutral)
     _summary_sheet(summary, campaign, plan, allocation, identity, tier_sheet, by_tier, tier_row)
 
     ws = wb.create_sheet("Rules")
@@ -459,6 +461,7 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
         ("Rules the rule-of-thumb plan breaks",
          "; ".join(plan.baseline_violations) if plan.baseline_violations else "none", None),
     ]
+    rows.append(_range_row(plan))
     limits = _limit_sentences(plan)
     rows += [("What limits the plan" if k == 0 else "", sentence, None) for k, sentence in enumerate(limits)]
     explanation = plan.explanation or {}
@@ -479,6 +482,53 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
     if by_tier is not None and plan.spend > 0 and len(by_tier) > 1:
         _tier_chart(ws, tier_sheet, by_tier, tier_row, next_row + 1)
     _print_setup(ws, landscape=False, one_page=True)
+
+
+def _range_row(plan: Plan) -> tuple:
+    """How sure the plan is, in one sentence (or what to add to the input to know)."""
+    risk = plan.risk
+    if risk is None:
+        return ("Range of outcomes", "Not computed: add engagement_rate_low and engagement_rate_high columns (the "
+                "10th and 90th percentiles of each creator's rate), or an engagement_cv setting", None)
+    return ("Range of outcomes", f"Expected {risk.mean:,.0f} weighted engagement; 8 in 10 campaigns land between "
+            f"{risk.p10:,.0f} and {risk.p90:,.0f} (see the Risk sheet)", None)
+
+
+def _risk_sheet(ws, risk, identity: dict, neutral=None) -> None:
+    """Risk figures of the plan's value (statistic | value) and the distribution of the draws."""
+    first_row = _title(ws, "How sure the plan is", identity)
+    table = pd.DataFrame(risk.rows(), columns=["statistic", "value"])
+    if neutral is not None:  # a risk-averse plan beside the best-mean plan, on the same fresh draws
+        table["best_mean_plan"] = [value for _, value in neutral.rows()]
+    _write_table(ws, table, "Risk", first_row=first_row, formats={"value": COUNT, "best_mean_plan": COUNT})
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 16
+    note = first_row + len(table) + 2
+    lines = (f"Each creator's rate is drawn {risk.draws:,} times around its estimate (lognormal),",
+             "one draw for all its posts, creators of a niche moving partly together.",
+             f"P10: 1 campaign in 10 does worse. CVaR: the mean of the worst {risk.level:.0%} of campaigns.")
+    for k, line in enumerate(lines):
+        _set(ws.cell(row=note + k, column=1), line)
+    edges, counts = risk.histogram
+    chart_row = note + len(lines) + 1
+    start = chart_row + 17  # the chart's data under it
+    _set(ws.cell(row=start, column=1), "Weighted engagement (middle of the bin)")
+    _set(ws.cell(row=start, column=2), "Draws")
+    for cell in (ws.cell(row=start, column=1), ws.cell(row=start, column=2)):
+        cell.font = BOLD
+    for k, count in enumerate(counts, start=start + 1):
+        _set(ws.cell(row=k, column=1), f"{(edges[k - start - 1] + edges[k - start]) / 2:,.0f}")
+        _set(ws.cell(row=k, column=2), int(count), COUNT)
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Weighted engagement over the draws"
+    chart.gapWidth = 10
+    chart.legend = None
+    chart.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + len(counts)), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=start + len(counts)))
+    chart.height, chart.width = 7.5, 16
+    ws.add_chart(chart, f"A{chart_row}")
+    _print_setup(ws, one_page=True)
 
 
 def _lift_words(plan: Plan, lift) -> str:

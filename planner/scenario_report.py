@@ -34,6 +34,7 @@ from openpyxl.utils.units import cm_to_EMU, pixels_to_EMU
 from openpyxl.worksheet.pagebreak import Break
 
 from models.engagement import engagement_of
+from models.risk import plan_risk
 from models.plan import SolveOutcome, Status, percent
 from planner.money import current, money, using
 from planner.report import (
@@ -220,6 +221,9 @@ def scenarios_table(results, tiers, notes=None) -> pd.DataFrame:
             for tier in tiers:
                 row[f"{tier}_share"] = spend[tier_of == tier].sum() / plan.spend if plan.spend > 0 else 0.0
             row["gap"] = plan.outcome.gap
+            risk = plan_risk(campaign, plan.posts)
+            if risk is not None:  # the plan's range: 1 campaign in 10 below P10, 1 in 10 above P90
+                row.update(p10=risk.p10, p90=risk.p90, cvar=risk.cvar)
             said = ["Not proven the best possible: raise the time limit to prove it"] if _stopped(result) else []
             said += [notes[scenario.name]] if scenario.name in notes else []
             row["note"] = "; ".join(said)
@@ -229,9 +233,9 @@ def scenarios_table(results, tiers, notes=None) -> pd.DataFrame:
         rows.append(row)
     order = ["scenario", "series", "budget", "target_engagement", "spend", "expected_engagement",
              "weighted_engagement", "cost_per_engagement", "creators", "posts", "marginal_engagement_per_1000"]
-    order += [f"{t}_share" for t in tiers] + ["status", "gap", "note"]
+    order += ["p10", "p90", "cvar"] + [f"{t}_share" for t in tiers] + ["status", "gap", "note"]
     table = pd.DataFrame(rows).reindex(columns=order)
-    drop = [c for c in ("target_engagement", "marginal_engagement_per_1000") if table[c].isna().all()]
+    drop = [c for c in ("target_engagement", "marginal_engagement_per_1000", "p10", "p90", "cvar") if table[c].isna().all()]
     if (table["series"] == table["scenario"]).all() or table["series"].nunique() <= 1:
         drop.append("series")
     if np.allclose(table["weighted_engagement"].astype(float), table["expected_engagement"].astype(float),
@@ -356,6 +360,7 @@ def _build(results, run_info, title, everything, campaign) -> Workbook:
     ws = wb.create_sheet("Scenarios")
     first_row = _title(ws, "Scenarios side by side", identity)
     formats = {"budget": MONEY, "spend": MONEY, "expected_engagement": COUNT, "weighted_engagement": COUNT,
+               "p10": COUNT, "p90": COUNT, "cvar": COUNT,
                "cost_per_engagement": MONEY_FINE, "creators": COUNT, "posts": COUNT,
                "marginal_engagement_per_1000": COUNT, "gap": GAP, "target_engagement": COUNT}
     formats.update({f"{t}_share": SHARE for t in tiers})

@@ -45,7 +45,8 @@ from planner.workbook import (
 )
 
 CREATOR_REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
-CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier")
+CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier",
+                    "engagement_rate_low", "engagement_rate_high")
 CREATOR_SYNONYMS = {
     "handle": "creator",
     "username": "creator",
@@ -671,6 +672,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     followers, _ = _number_column(table, "followers", c, required=True)
     cost, _ = _number_column(table, "cost_per_post", c, required=True, money=True)
     rate = _engagement_rate(table, c, report)
+    rate_low, rate_high = _rate_range(table, c, report, rate)
     authenticity, _ = (
         _fraction_column(table, "authenticity", c, report.warnings, sheet_label=name)
         if "authenticity" in table
@@ -742,6 +744,8 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
             "row": sheet.rows.to_numpy(np.int64),
         }
     )
+    if rate_low is not None:
+        creators["engagement_rate_low"], creators["engagement_rate_high"] = rate_low, rate_high
     known = set(CREATOR_REQUIRED) | set(CREATOR_OPTIONAL)
     extra_columns = [col for col in table.columns if col not in known and sheet.headers.get(col)]
     extra = table[extra_columns].rename(columns={col: sheet.headers[col] for col in extra_columns})
@@ -788,9 +792,9 @@ def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
             collector.add(i, "creator", creator[i], "duplicate creator; keep one row per creator", group=code)
 
 
-def _engagement_rate(table, collector, report) -> np.ndarray:
-    """Engagement rate: a fraction or a percent string; plain 1-100 only as a whole column."""
-    parsed, raw = _number_column(table, "engagement_rate", collector, required=True, allow_percent=True)
+def _engagement_rate(table, collector, report, column="engagement_rate", required=True) -> np.ndarray:
+    """An engagement rate column: a fraction or a percent string; plain 1-100 only as a whole column."""
+    parsed, raw = _number_column(table, column, collector, required=required, allow_percent=True)
     values = parsed.values.copy()
     values[parsed.percent] /= 100.0
     plain = ~parsed.percent & ~np.isnan(parsed.values)
@@ -798,20 +802,48 @@ def _engagement_rate(table, collector, report) -> np.ndarray:
     if above_one.any() and (parsed.values[plain] > 1).all() and (parsed.values[plain] <= 100).all():
         values[plain] /= 100.0
         report.warnings.append(
-            f"{collector.sheet}: every engagement_rate written as a plain number is between 1 and 100, "
+            f"{collector.sheet}: every {column} written as a plain number is between 1 and 100, "
             "so they were read as percents (3.5 = 3.5%)"
         )
     else:
         collector.each(
             above_one & (parsed.values <= 100),
-            "engagement_rate",
+            column,
             raw,
             "is above 1 but the column is not entirely between 1 and 100, so it cannot be read as a "
             "percent: write a fraction (0.035) or a percent (3.5%)",
         )
-        collector.each(above_one & (parsed.values > 100), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
-    collector.each(parsed.percent & (values > 1), "engagement_rate", raw, "is above 100%; engagement rate is at most 100%")
+        collector.each(above_one & (parsed.values > 100), column, raw, "is above 100%; engagement rate is at most 100%")
+    collector.each(parsed.percent & (values > 1), column, raw, "is above 100%; engagement rate is at most 100%")
     return values
+
+
+#: The optional range of each creator's per-post rate: its 10th and 90th percentiles.
+RATE_RANGE = ("engagement_rate_low", "engagement_rate_high")
+
+
+def _rate_range(table, collector, report, rate) -> tuple:
+    """(low, high) per creator, NaN where not given; both columns or neither."""
+    given = [column for column in RATE_RANGE if column in table]
+    if not given:
+        return None, None
+    if len(given) == 1:
+        missing = next(c for c in RATE_RANGE if c not in table)
+        which = "90th" if missing.endswith("high") else "10th"
+        collector.add(None, given[0], None, f"a range needs both columns: add '{missing}' (the {which} "
+                                            "percentile of the creator's rate per post)")
+        return None, None
+    low = _engagement_rate(table, collector, report, "engagement_rate_low", required=False)
+    high = _engagement_rate(table, collector, report, "engagement_rate_high", required=False)
+    raw_low = table["engagement_rate_low"].to_numpy(object)
+    raw_high = table["engagement_rate_high"].to_numpy(object)
+    with np.errstate(invalid="ignore"):
+        collector.each(np.isnan(low) != np.isnan(high), "engagement_rate_low", raw_low,
+                       "give both ends of the range (low and high) or neither")
+        collector.each(low <= 0, "engagement_rate_low", raw_low, "must be above 0 (a rate range is a ratio of rates)")
+        collector.each(low > rate, "engagement_rate_low", raw_low, "is above the creator's engagement_rate")
+        collector.each(high < rate, "engagement_rate_high", raw_high, "is below the creator's engagement_rate")
+    return low, high
 
 
 def _settings(raw: RawWorkbook, budget_override, overrides, report):
@@ -910,6 +942,13 @@ def _setting_value(key, cell, sheet, row):
             return None, None
         name = solver_name(text)
         return (name, None) if name else problem(f"must be {SOLVER_CHOICES}")
+    if key == "risk":
+        text = clean_text([cell])[0].casefold()
+        if text == "":
+            return None, None
+        if text not in ("neutral", "cvar"):
+            return problem("must be 'neutral' (the best mean) or 'cvar' (the best worst-10% mean)")
+        return text, None
     if key == "share_basis":
         text = clean_text([cell])[0].casefold()
         if text == "":
@@ -951,6 +990,28 @@ def _setting_value(key, cell, sheet, row):
         if not 0 < value <= 1:
             return problem("must be above 0 and at most 1 (1 = every post worth the same)")
         return value, None
+    if key in ("engagement_cv", "risk_correlation"):
+        if percent:
+            value /= 100.0
+        upper = 10.0 if key == "engagement_cv" else 1.0
+        if not 0 <= value <= upper:
+            return problem("must be between 0 and 1 (or a percent such as 20%)" if key == "risk_correlation"
+                           else "must be 0 or more (0.3 or 30%: the realised rate is typically within 30% of it)")
+        return value, None
+    if key == "risk_level":
+        if percent:
+            value /= 100.0
+        if not 0 < value < 1:
+            return problem("must be a share above 0 and below 1 (10% = the worst 1 campaign in 10)")
+        return value, None
+    if key == "risk_samples":
+        if percent or not float(value).is_integer() or not 10 <= value <= 100_000:
+            return problem("must be a whole number of samples, 10 to 100,000")
+        return int(value), None
+    if key == "random_seed":
+        if percent or value < 0 or not float(value).is_integer() or value >= 2**63:
+            return problem("must be a whole number, 0 or more")
+        return int(value), None
     if key == "time_limit_seconds":
         if percent or value <= 0:
             return problem("must be a positive number of seconds")
