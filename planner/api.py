@@ -32,6 +32,7 @@ from planner.pipeline import (
     run_info,
 )
 from planner.report import allocation_table, build_workbook, check_output_path, save_atomically
+from planner.risk_plan import risk_averse
 from planner.scenario_report import build_scenarios_workbook, scenarios_table
 from planner.scenarios import run_scenarios, sweep_scenarios
 from planner.validate import Validation, validate
@@ -204,8 +205,13 @@ def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain
     started = time.perf_counter()
     result = make_plan(campaign)
     result.warnings = validation.warnings + result.warnings
-    result.risk = plan_risk(campaign, result.posts)
-    if explain:
+    if campaign.settings.risk == "cvar":  # the best mean of the worst outcomes, beside the best-mean plan
+        neutral = result
+        result = risk_averse(campaign, neutral)
+        result.warnings = neutral.warnings + result.warnings
+    else:
+        result.risk = plan_risk(campaign, result.posts)
+    if explain and campaign.settings.risk != "cvar":
         result.explanation = explain_plan(campaign, result)
     result.timings["api"] = time.perf_counter() - started
     return Result(campaign, result, validation, source)

@@ -28,6 +28,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
@@ -250,6 +251,8 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
     table = Table(displayName=name, ref=ref)
     # Named up front, or openpyxl reads every cell of the range to name them when saving.
     table.tableColumns = [TableColumn(id=j, name=header) for j, header in enumerate(headers, start=1)]
+    # Filter buttons on the header, over the rows (not the totals row).
+    table.autoFilter = AutoFilter(ref=f"A{first_row}:{get_column_letter(len(columns))}{last_row - (totals is not None)}")
     if totals is not None:
         table.totalsRowCount = 1
         table.tableColumns[0].totalsRowLabel = str(totals.get(columns[0], "Total"))

@@ -39,8 +39,20 @@ def multipliers(campaign: Campaign, samples: int, seed: int) -> np.ndarray:
     return np.exp(z * sigma - 0.5 * sigma * sigma)
 
 
-def cvar_plan(campaign: Campaign, time_limit=None) -> tuple:
+def sampled_cvar(values: np.ndarray, level: float) -> float:
+    """The Rockafellar-Uryasev CVaR of sampled values: max over eta of eta - mean((eta - v)+) / level."""
+    ordered = np.sort(values)
+    k = level * len(ordered)
+    whole = int(math.floor(k))
+    tail = ordered[:whole].sum() + (k - whole) * (ordered[whole] if whole < len(ordered) else 0.0)
+    return float(tail / k)
+
+
+def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
     """(posts, outcome): the plan with the highest CVaR over the samples, proven within the gap.
+
+    ``fallback`` (posts per creator of a plan keeping every rule, e.g. the best-mean plan) is kept
+    instead when the search stops at its time limit with a plan worse in the worst outcomes.
 
     Raises
     ------
@@ -94,18 +106,24 @@ def cvar_plan(campaign: Campaign, time_limit=None) -> tuple:
     if info.primal_solution_status != 2:
         raise NoPlanInTimeError(f"no risk-averse plan found within the time limit ({time_limit} s); raise it")
     x = np.round(np.asarray(highs.getSolution().col_value[:n], float))
-    objective = float(info.objective_function_value)
-    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else objective
+    posts = program.posts(x)
+    objective = sampled_cvar(sample @ x, level)
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else float(info.objective_function_value)
+    if fallback is not None:
+        other = sampled_cvar(sample @ program.columns_of(np.asarray(fallback)), level)
+        if other > objective:  # a search stopped early can hold a worse plan than the one in hand
+            posts, objective = np.asarray(fallback), other
+    bound = max(bound, objective)
     gap = max(0.0, (bound - objective) / max(abs(objective), 1e-10))
     proven = status == highspy.HighsModelStatus.kOptimal or gap <= settings.mip_gap
     outcome = SolveOutcome(Status.OPTIMAL if proven else Status.FEASIBLE, objective, bound, gap, seconds, name,
                            settings.mip_gap)
-    return program.posts(x), outcome
+    return posts, outcome
 
 
 def risk_averse(campaign: Campaign, neutral: Plan, time_limit=None) -> Plan:
     """The CVaR plan, checked, with both plans' figures on fresh draws (not the samples it was fitted on)."""
-    posts, outcome = cvar_plan(campaign, time_limit)
+    posts, outcome = cvar_plan(campaign, time_limit, fallback=neutral.posts)
     check = check_plan(campaign, posts)
     if not check.ok:
         raise PlanCheckError("the risk-averse plan breaks rules the checker verified: " + "; ".join(check.violations[:5]))

@@ -101,3 +101,15 @@ def test_sweep_compare_and_the_workbook_path_use_the_same_pipeline(tmp_path):
     assert read_table(out, "Allocation")["spend"].sum() == pytest.approx(from_file.spend)
     assert read_workbook(SAMPLES / "small_campaign.xlsx").settings.total_budget == 25_000
     assert planner.__version__[0].isdigit()
+
+
+def test_a_risk_averse_plan_from_dataframes_reports_both_plans_figures():
+    creators = pd.DataFrame({
+        "creator": [f"@safe{i}" for i in range(3)] + [f"@wild{i}" for i in range(3)],
+        "niche": ["safe"] * 3 + ["wild"] * 3,
+        "followers": [20_000] * 6, "engagement_rate": [0.05] * 6, "cost_per_post": [250] * 6,
+        "engagement_rate_low": [0.049] * 3 + [0.01] * 3, "engagement_rate_high": [0.051] * 3 + [0.15] * 3,
+    })
+    result = plan(creators, budget=750, risk="cvar", risk_samples=200, risk_correlation=0.5)
+    assert set(result.allocation["creator"]) == {"@safe0", "@safe1", "@safe2"}
+    assert result.risk.cvar >= result.plan.risk_neutral.cvar

@@ -208,3 +208,16 @@ def test_a_scenarios_client_copy_holds_only_its_client_sheets(tmp_path, command,
     assert set(openpyxl.load_workbook(out).sheetnames) - set(copy.sheetnames) == set(SCENARIO_PLANNER_SHEETS)
     for ws in copy:
         assert_client_sheet(ws, "$")
+
+
+def test_every_table_has_filter_buttons_over_its_rows_not_its_totals(tmp_path):
+    out = tmp_path / "plan.xlsx"
+    assert run_cli("plan", SAMPLES / "small_campaign.xlsx", "-o", out).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    allocation = wb["Allocation"].tables["Allocation"]
+    low_col, low_row, high_col, high_row = range_boundaries(allocation.ref)
+    assert allocation.autoFilter is not None
+    assert range_boundaries(allocation.autoFilter.ref) == (low_col, low_row, high_col, high_row - 1)
+    for ws in wb:
+        for table in ws.tables.values():
+            assert table.autoFilter is not None, (ws.title, table.name)
