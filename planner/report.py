@@ -405,9 +405,10 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
             _spend_chart(ws, table, dimension, first_row)
         if dimension == "tier":
             by_tier, tier_sheet, tier_row = table, ws, first_row
+    draws = None
     if plan.risk is not None:
-        _risk_sheet(wb.create_sheet("Risk"), plan.risk, identity, plan.risk_neutral)
-    _summary_sheet(summary, campaign, plan, allocation, identity, tier_sheet, by_tier, tier_row)
+        draws = _risk_sheet(wb.create_sheet("Risk"), plan.risk, identity, plan.risk_neutral)
+    _summary_sheet(summary, campaign, plan, allocation, identity, tier_sheet, by_tier, tier_row, draws)
 
     ws = wb.create_sheet("Rules")
     rules = plan.rules.copy()
@@ -437,7 +438,7 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
 
 
 def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame, identity: dict,
-                   tier_sheet, by_tier: pd.DataFrame, tier_row: int) -> None:
+                   tier_sheet, by_tier: pd.DataFrame, tier_row: int, draws=None) -> None:
     """A one-page brief: the headline numbers, what limits the plan, the lift, a chart by tier."""
     budget = campaign.settings.total_budget
     first_row = _title(ws, "Campaign plan", identity)
@@ -484,6 +485,9 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
     ws.column_dimensions["B"].width = 72
     if by_tier is not None and plan.spend > 0 and len(by_tier) > 1:
         _tier_chart(ws, tier_sheet, by_tier, tier_row, next_row + 1)
+        next_row += 16
+    if draws is not None:  # the range as a picture: how the plan's value spreads over the draws
+        ws.add_chart(_draws_chart(*draws), f"A{next_row + 1}")
     _print_setup(ws, landscape=False, one_page=True)
 
 
@@ -522,16 +526,22 @@ def _risk_sheet(ws, risk, identity: dict, neutral=None) -> None:
     for k, count in enumerate(counts, start=start + 1):
         _set(ws.cell(row=k, column=1), f"{(edges[k - start - 1] + edges[k - start]) / 2:,.0f}")
         _set(ws.cell(row=k, column=2), int(count), COUNT)
+    ws.add_chart(_draws_chart(ws, start, len(counts)), f"A{chart_row}")
+    _print_setup(ws, one_page=True)
+    return ws, start, len(counts)
+
+
+def _draws_chart(ws, start: int, bins: int) -> BarChart:
+    """Columns of draws per bin of the plan's value, from the Risk sheet's bin table."""
     chart = BarChart()
     chart.type = "col"
     chart.title = "Weighted engagement over the draws"
     chart.gapWidth = 10
     chart.legend = None
-    chart.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + len(counts)), titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=start + len(counts)))
+    chart.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + bins), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=start + 1, max_row=start + bins))
     chart.height, chart.width = 7.5, 16
-    ws.add_chart(chart, f"A{chart_row}")
-    _print_setup(ws, one_page=True)
+    return chart
 
 
 def _lift_words(plan: Plan, lift) -> str:

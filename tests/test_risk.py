@@ -162,3 +162,14 @@ def test_cvar_without_uncertainty_says_what_to_add(tmp_path):
     result = run_cli("plan", path, "-o", tmp_path / "out.xlsx", "--risk", "cvar")
     assert result.exit_code == 1
     assert "risk = cvar needs uncertainty" in result.output and not (tmp_path / "out.xlsx").exists()
+
+
+def test_the_summary_draws_the_range_beside_its_sentence(tmp_path):
+    rows = [{"creator": f"@c{i}", "niche": "food", "followers": 20_000, "engagement_rate": 0.05,
+             "cost_per_post": 300} for i in range(4)]
+    path = write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 900, "engagement_cv": "30%"})
+    out = tmp_path / "plan.xlsx"
+    assert run_cli("plan", path, "-o", out).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    titles = ["".join(r.t for p in c.title.tx.rich.p for r in (p.r or [])) for c in wb["Summary"]._charts]
+    assert "Weighted engagement over the draws" in titles
