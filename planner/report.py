@@ -302,7 +302,7 @@ def _fit_widths(ws, frame: pd.DataFrame, first_row: int, headers=None) -> None:
         width = max(min(longest + 3, 50), widest_word + 3, min(len(header) + 2, 16), 9)
         ws.column_dimensions[get_column_letter(j)].width = width
         ws.cell(row=first_row, column=j).alignment = Alignment(wrap_text=True, vertical="bottom")
-        header_lines = max(header_lines, _wrapped_lines(header, width - 2))
+        header_lines = max(header_lines, wrapped_lines(header, width - 2))
         if longest + 3 > width and len(frame) * len(headers) <= BULK_CELLS:
             for i in range(first_row + 1, first_row + 1 + len(frame)):
                 ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
@@ -310,10 +310,10 @@ def _fit_widths(ws, frame: pd.DataFrame, first_row: int, headers=None) -> None:
         ws.row_dimensions[first_row].height = 15 * header_lines
 
 
-def _wrapped_lines(text: str, width: int) -> int:
+def wrapped_lines(text: str, width: int) -> int:
     """Lines a text takes when wrapped on words at this width."""
     lines, used = 1, 0
-    for word in text.split():
+    for word in str(text).split():
         if used and used + 1 + len(word) > width:
             lines, used = lines + 1, len(word)
         else:

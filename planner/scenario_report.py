@@ -55,6 +55,7 @@ from planner.report import (
     allocation_table,
     identity_of,
     number_format_of,
+    wrapped_lines,
 )
 from planner.scenarios import marginal_per_thousand
 from planner.words import header_words, is_proven, status_words
@@ -542,17 +543,6 @@ def _mark_not_proven(ws, frame: pd.DataFrame, first_row: int, stopped) -> None:
                 ws.cell(row=first_row + 1 + i, column=list(frame.columns).index(column) + 1).fill = NOT_PROVEN_FILL
 
 
-def _text_lines(text: str, width: int) -> int:
-    """Lines a text takes when wrapped on words at ``width`` characters."""
-    lines, used = 1, 0
-    for word in str(text).split():
-        if used and used + 1 + len(word) > width:
-            lines, used = lines + 1, len(word)
-        else:
-            used += len(word) + (1 if used else 0)
-    return lines
-
-
 def _shape(ws, frame: pd.DataFrame, first_row: int, formats=None) -> None:
     """Fit a table for reading and print: each column as wide as its values and its header's longest
     word (headers wrap), the long text columns (:data:`WRAPPED`) wrapped, rows grown to fit, cells
@@ -569,11 +559,11 @@ def _shape(ws, frame: pd.DataFrame, first_row: int, formats=None) -> None:
         width = max(longest + 2, widest_word + 3, 8)
         width = min(width, WRAPPED.get(column, 40))
         ws.column_dimensions[get_column_letter(j)].width = width
-        header_lines = max(header_lines, _text_lines(header, width - 2))
+        header_lines = max(header_lines, wrapped_lines(header, width - 2))
         if column in WRAPPED:
             for i, value in enumerate(frame[column].tolist()):
                 if isinstance(value, str) and value:
-                    heights[i] = max(heights[i], _text_lines(value, int((width - 1) * CHARS_PER_WIDTH)))
+                    heights[i] = max(heights[i], wrapped_lines(value, int((width - 1) * CHARS_PER_WIDTH)))
     ws.row_dimensions[first_row].height = 15 * header_lines if header_lines > 1 else None
     for i, lines in enumerate([] if _is_bulk(ws) else heights):
         row = first_row + 1 + i
@@ -773,7 +763,7 @@ def _run_info_sheet(ws, everything, run_info: dict) -> None:
             for j in range(1, note + 1):
                 ws.cell(row=i, column=j).alignment = Alignment(wrap_text=j == note, vertical="top")
             if text:
-                ws.row_dimensions[i].height = 15 * _text_lines(text, int(33 * CHARS_PER_WIDTH))
+                ws.row_dimensions[i].height = 15 * wrapped_lines(text, int(33 * CHARS_PER_WIDTH))
     _print_setup(ws, landscape=True)
 
 
