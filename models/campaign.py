@@ -141,6 +141,11 @@ class Settings:
     risk : str
         ``"neutral"`` (maximise the mean) or ``"cvar"`` (maximise the mean of the worst
         ``risk_level`` share of ``risk_samples`` sampled outcomes).
+    objective : str
+        What one post is worth (``post_value``): ``engagement``, ``reach``, ``conversions`` or the
+        name of a numeric Creators column (see :mod:`models.custom`).
+    reach_rate : float or None
+        Share of followers one post reaches, for creators without their own reach_rate or expected_reach.
     """
 
     total_budget: float
@@ -163,6 +168,8 @@ class Settings:
     risk: str = "neutral"
     risk_level: float = 0.1
     risk_samples: int = 500
+    objective: str = "engagement"
+    reach_rate: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +218,8 @@ class Campaign:
         The follower bands tiers were derived from.
     mixes : tuple of MixRule
         Spend-share rules over sets of groups (scenario mixes).
+    custom : tuple of models.custom.CustomRule
+        The Custom rules sheet's rules.
     extra : pandas.DataFrame
         Input columns the planner does not use, carried through to the report.
     """
@@ -221,6 +230,7 @@ class Campaign:
     tiers: tuple = DEFAULT_TIERS
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)
     mixes: tuple = ()
+    custom: tuple = ()
 
     def with_settings(self, **changes) -> "Campaign":
         """Return a copy with some settings replaced."""

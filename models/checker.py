@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.campaign import EXCLUDE, MUST, Campaign
+from models.custom import measure_values, scope_weights
 from models.engagement import engagement_of
 from models.plan import group_label, share_text
 
@@ -204,6 +205,9 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
                 name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
                 rule(name, mix.describe(), sense, bound, planned, "share of planned spend", room)
 
+    for custom in campaign.custom:
+        _check_custom(campaign, custom, posts, rule)
+
     target = settings.target_engagement
     engagement = float(plan_engagement(campaign, posts).sum())
     if target is not None:
@@ -211,6 +215,29 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
 
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
     return CheckResult(violations, table, engagement, float(spend.sum()))
+
+
+def _check_custom(campaign: Campaign, custom, posts: np.ndarray, rule) -> None:
+    """A Custom rules row, from its meaning: the measure summed over the plan's posts (or bookings)."""
+    creators = campaign.creators
+    value, decayed = measure_values(creators, custom.measure)
+    if custom.per == "creator" or custom.measure == "creators":
+        each = value * (posts > 0)
+        step = value  # one booking more or less
+    else:
+        each = engagement_of(posts, value, campaign.settings.repeat_post_decay if decayed else 1.0)
+        step = value
+    whole = float(each.sum())
+    scoped = float((each * scope_weights(creators, custom)).sum())
+    smallest = _cheapest(np.abs(step[step != 0])) if np.any(step != 0) else float("inf")
+    for name, kind, sense, limit in custom.bounds():
+        words = custom.describe(kind, limit)
+        if kind.endswith("share"):
+            share = scoped / whole if whole > 0 else (limit if kind == "min_share" else 0.0)  # a share of nothing holds
+            room = smallest / whole if whole > 0 else float("inf")
+            rule(name, words, sense, limit, share, f"share of {custom.measure}", room)
+        else:
+            rule(name, words, sense, limit, scoped, custom.measure, smallest, max(abs(limit), 1.0))
 
 
 def _creators(count: int) -> str:

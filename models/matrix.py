@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 
 from models.campaign import MUST, Campaign
+from models.custom import slot_coefficients
 from models.program import EmptyProgramError, RuleInfo, effective_max_posts, slot_values
 
 
@@ -191,6 +192,13 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
                 continue
             name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
             rows.rule(name, all_columns, cost * (mask[creator] - bound), sense, 0.0, budget)
+    for rule in campaign.custom:
+        scoped, whole = slot_coefficients(creators, rule, creator, slot, settings.repeat_post_decay)
+        for name, kind, sense, limit in rule.bounds():
+            if kind.endswith("share"):
+                rows.rule(name, all_columns, scoped - limit * whole, sense, 0.0, _scale(whole))
+            else:
+                rows.rule(name, all_columns, scoped, sense, limit, max(abs(limit), 1.0))
     target = settings.target_engagement
     if target is not None:
         rows.rule("target_engagement", all_columns, value, ">=", target, target)
@@ -222,6 +230,11 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
         rules=rows.rules,
         minimise_spend=target is not None,
     )
+
+
+def _scale(coefficients: np.ndarray) -> float:
+    """A share rule's size, for its slack's price: the largest single term."""
+    return float(np.abs(coefficients).max(initial=1.0)) or 1.0
 
 
 def set_matrix_budget(program: MatrixProgram, campaign: Campaign) -> Optional[MatrixProgram]:

@@ -22,6 +22,7 @@ import numpy as np
 import pulp
 
 from models.campaign import EXCLUDE, MUST, Campaign
+from models.custom import slot_coefficients
 
 #: Tolerance used when turning a spend cap into a whole number of posts.
 _CAP_EPS = 1e-9
@@ -168,6 +169,7 @@ def build_program(campaign: Campaign, elastic: bool = False, elastic_rules=None,
         _add_group_shares,
         _add_group_counts,
         _add_mix_shares,
+        _add_custom,
         _add_target,
     )
     for build in builders:
@@ -341,6 +343,26 @@ def _add_mix_shares(program: Program, elastic: bool) -> None:
             name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
             rhs = [(var, bound * c) for var, c in all_spend]
             _add_rule(program, name, mix_spend, sense, 0.0, campaign.settings.total_budget, elastic, rhs)
+
+
+def _add_custom(program: Program, elastic: bool) -> None:
+    """The Custom rules sheet's bounds (the coefficients of models.custom, as the array program)."""
+    campaign = program.campaign
+    if not campaign.custom or not program.slots:
+        return
+    creator = np.concatenate([index for index, _ in program.slots])
+    slot = np.concatenate([np.full(len(index), k) for k, (index, _) in enumerate(program.slots)])
+    variables = [var for _, vs in program.slots for var in vs]
+    for rule in campaign.custom:
+        scoped, whole = slot_coefficients(campaign.creators, rule, creator, slot, campaign.settings.repeat_post_decay)
+        for name, kind, sense, limit in rule.bounds():
+            if kind.endswith("share"):
+                coefficients = scoped - limit * whole
+                scale, bound = float(np.abs(whole).max(initial=1.0)) or 1.0, 0.0
+            else:
+                coefficients, scale, bound = scoped, max(abs(limit), 1.0), limit
+            terms = [(var, c) for var, c in zip(variables, coefficients.tolist()) if c != 0]
+            _add_rule(program, name, terms, sense, bound, scale, elastic)
 
 
 def _add_target(program: Program, elastic: bool) -> None:

@@ -69,6 +69,8 @@ class RiskFigures:
 
 def sigmas(campaign: Campaign) -> Optional[np.ndarray]:
     """Each creator's sigma, or None when the input gives no uncertainty at all."""
+    if campaign.settings.objective not in ("engagement", "conversions"):
+        return None  # reach and other columns do not move with the engagement rate
     creators = campaign.creators
     cv = campaign.settings.engagement_cv
     fallback = math.sqrt(math.log1p(cv * cv)) if cv is not None else np.nan

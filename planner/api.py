@@ -36,7 +36,7 @@ from planner.risk_plan import risk_averse
 from planner.scenario_report import build_scenarios_workbook, scenarios_table
 from planner.scenarios import run_scenarios, sweep_scenarios
 from planner.validate import Validation, validate
-from planner.words import status_words
+from planner.words import set_objective, status_words
 from planner.workbook import RawWorkbook, SheetRows
 
 #: What Run info names as the input of a plan made from DataFrames.
@@ -170,7 +170,8 @@ def read_workbook(path, budget=None, decimal_separator=None) -> Campaign:
     return campaign
 
 
-def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain=False, **settings) -> Result:
+def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain=False, custom_rules=None,
+         **settings) -> Result:
     """Plan a campaign from DataFrames (or a workbook path) and check the plan.
 
     Parameters
@@ -182,10 +183,13 @@ def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain
         total_budget (required for DataFrames; for a workbook it overrides the Budget sheet).
     niches, tiers, platforms : pandas.DataFrame, optional
         Group rules, as on the Niches / Tiers / Platforms sheets.
+    custom_rules : pandas.DataFrame, optional
+        Rules of the planner's own, as on the Custom rules sheet (rule, measure, per, where,
+        weight_column, min, max, min_share, max_share).
     explain : bool
         Also price each binding rule and say why top creators were left out (re-solves).
     **settings
-        Any Budget-sheet setting: max_share_per_creator, min_creators, max_creators,
+        Any Budget-sheet setting: objective, max_share_per_creator, min_creators, max_creators,
         repeat_post_decay, share_basis, solver, time_limit_seconds, mip_gap, currency, ...
 
     Returns
@@ -201,7 +205,7 @@ def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain
     NoPlanInTimeError
         A time limit passed before any plan was found.
     """
-    campaign, validation, source = _campaign(creators, budget, niches, tiers, platforms, settings)
+    campaign, validation, source = _campaign(creators, budget, niches, tiers, platforms, settings, custom_rules)
     started = time.perf_counter()
     result = make_plan(campaign)
     result.warnings = validation.warnings + result.warnings
@@ -245,19 +249,19 @@ def compare(creators, mixes=None, budget=None, mix_share=None, niches=None, tier
     return Scenarios(everything[: len(chosen)], campaign, "Mix comparison", everything, validation, source)
 
 
-def _campaign(creators, budget, niches, tiers, platforms, settings):
+def _campaign(creators, budget, niches, tiers, platforms, settings, custom_rules=None):
     """A validated campaign from DataFrames or a file, with the settings given as keywords."""
     if isinstance(creators, (str, Path)):
         overrides = {k: settings.pop(k) for k in ("solver", "time_limit_seconds", "mip_gap", "decimal_separator")
                      if k in settings}
-        if settings or niches is not None or tiers is not None or platforms is not None:
+        if settings or any(frame is not None for frame in (niches, tiers, platforms, custom_rules)):
             raise TypeError("with a workbook path, give rules and settings in the workbook; only budget, solver, "
                             "time_limit_seconds, mip_gap and decimal_separator may be passed")
         campaign, validation, _ = load_campaign(creators, budget, overrides.get("solver"),
                                                 overrides.get("time_limit_seconds"), overrides.get("mip_gap"),
                                                 decimal_separator=overrides.get("decimal_separator"))
         return campaign, validation, str(creators)
-    frames = {"creators": creators, "niches": niches, "tiers": tiers, "platforms": platforms}
+    frames = {"creators": creators, "niches": niches, "tiers": tiers, "platforms": platforms, "custom_rules": custom_rules}
     for name, frame in frames.items():
         if frame is not None and not isinstance(frame, pd.DataFrame):
             raise TypeError(f"{name} must be a pandas DataFrame, not {type(frame).__name__}")
@@ -268,13 +272,14 @@ def _campaign(creators, budget, niches, tiers, platforms, settings):
     sheets = {key: _rows(frame) for key, frame in frames.items() if frame is not None}
     sheets["budget"] = SheetRows([["setting", "value"], *[[key, value] for key, value in settings.items()]])
     names = {"creators": "Creators", "budget": "settings", "niches": "Niches", "tiers": "Tiers",
-             "platforms": "Platforms"}
+             "platforms": "Platforms", "custom_rules": "Custom rules"}
     raw = RawWorkbook(Path(FROM_DATAFRAMES), "xlsx", sheets, {k: names[k] for k in sheets})
     try:
         campaign, validation = validate(raw)
     except InputError as exc:
         raise InputError([_at_index(p, frames, names) for p in exc.problems]) from None
     set_currency(campaign.settings.currency)
+    set_objective(campaign.settings.objective)
     return campaign, validation, FROM_DATAFRAMES
 
 

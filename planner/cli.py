@@ -99,6 +99,17 @@ _client_copy = click.option("--client-copy", "client_copy", type=click.Path(dir_
                             help="Also write the client sheets alone to this .xlsx (no rule ids, solver or bound).")
 _decimal_comma = click.option("--decimal-comma", "decimal_separator", flag_value=",", default=None,
                               help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
+#: ``--objective``: what one post is worth; overrides the Budget sheet's ``objective``.
+_objective = click.option("--objective", "objective", metavar="NAME",
+                          help="What to maximise: engagement (default), reach, conversions, or a numeric Creators column.")
+
+
+def _objective_name(text):
+    """--objective as the Budget sheet's objective reads it: a metric's name, else the column as written."""
+    if text is None:
+        return None
+    folded = text.strip().casefold()
+    return folded if folded in ("engagement", "reach", "conversions") else text.strip()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,10 +132,11 @@ def cli(debug):
 @click.option("--risk", type=click.Choice(["neutral", "cvar"], case_sensitive=False),
               help="neutral: the best mean (default); cvar: the best mean of the worst risk_level share of outcomes.")
 @_decimal_comma
+@_objective
 @_client_copy
 @_handle_errors
 def plan(input_path, output_path, solver, time_limit, gap, budget, target_engagement, explain, risk, decimal_separator,
-         client_copy):
+         objective, client_copy):
     """Compute the best plan for INPUT and write the client report to OUTPUT.
 
     Example:
@@ -134,15 +146,17 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     started = STARTED if STARTED is not None else time.perf_counter()
     raw = _read(input_path)
     from planner.pipeline import plan_to_workbook
+    from planner.words import in_objective
 
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver, time_limit, gap, target_engagement, explain, raw,
         started=started, decimal_separator=decimal_separator, client_copy=client_copy, risk=risk and risk.lower(),
+        objective=_objective_name(objective),
     )
     click.echo(f"Plan written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     click.echo(f"  status:      {result.outcome.describe()}")
     click.echo(f"  spend:       {money(result.spend)}")
-    click.echo(f"  engagement:  {result.engagement:,.0f} expected (weighted)")
+    click.echo(f"  {in_objective('engagement') + ':':<13}{result.engagement:,.0f} expected (weighted)")
     click.echo(f"  creators:    {result.creators_booked} booked, {int(result.posts.sum())} posts")
     if result.empty_reason:
         click.echo(f"  nothing booked: {result.empty_reason}")
@@ -150,10 +164,10 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
         click.echo(f"  range:       8 in 10 campaigns land between {result.risk.p10:,.0f} and {result.risk.p90:,.0f}")
     if result.baseline_engagement:
         lift = (result.engagement - result.baseline_engagement) / result.baseline_engagement
-        click.echo(f"  vs rule of thumb: {lift:+.1%} engagement")
+        click.echo(in_objective(f"  vs rule of thumb: {lift:+.1%} engagement"))
     costs = (result.explanation or {}).get("costs")
     if costs and costs["budget_marginal"] is not None:
-        click.echo(f"  each extra {money(1000, 0)} of budget buys about {costs['budget_marginal']:,.0f} engagement")
+        click.echo(in_objective(f"  each extra {money(1000, 0)} of budget buys about {costs['budget_marginal']:,.0f} engagement"))
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
 
@@ -223,10 +237,11 @@ def _scenario_summary(results) -> None:
               help="The campaign's total budget, as for plan (default: the Budget sheet's; for CSV input, the largest swept).")
 @_solver_options
 @_decimal_comma
+@_objective
 @_client_copy
 @_handle_errors
 def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_separator,
-          client_copy):
+          objective, client_copy):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -251,7 +266,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (sweep_scenarios(amounts, lines, mix_share), []), title,
             budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver, time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator, client_copy=client_copy,
+            decimal_separator=decimal_separator, client_copy=client_copy, objective=_objective_name(objective),
         )
     click.echo(f"Sweep written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)
@@ -268,10 +283,11 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
               help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
 @_solver_options
 @_decimal_comma
+@_objective
 @_client_copy
 @_handle_errors
 def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers,
-            decimal_separator, client_copy):
+            decimal_separator, objective, client_copy):
     """Plan several mixes of INPUT side by side at the same budget.
 
     Built in: many-micro (nano + micro tiers take at least 70% of spend),
@@ -292,7 +308,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver,
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator, client_copy=client_copy,
+            decimal_separator=decimal_separator, client_copy=client_copy, objective=_objective_name(objective),
         )
     click.echo(f"Comparison written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)

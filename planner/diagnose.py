@@ -35,6 +35,11 @@ def rule_words(campaign: Campaign, name: str) -> str:
                 return f"mix {mix.describe()}"
     if kind == "target_engagement":
         return f"target engagement {settings.target_engagement:,.0f}"
+    if kind.startswith("custom_"):
+        bound = kind[len("custom_"):]
+        for rule in campaign.custom:
+            if rule.name == key and getattr(rule, bound) is not None:
+                return f"Custom rules sheet, row {rule.row}: {rule.describe(bound, getattr(rule, bound))}"
     if kind == "must_include":
         rows = campaign.creators.loc[campaign.creators["creator"] == key, "row"]
         row = f"row {int(rows.iat[0])}, " if len(rows) else ""

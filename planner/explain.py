@@ -29,6 +29,8 @@ from planner.money import money
 SHARE_STEP = 0.05  # five points of share
 COUNT_STEP = 1  # one creator
 CAP_STEP = 0.10  # ten percent of the per-creator cap
+CUSTOM_STEP = 0.10  # ten percent of a custom rule's min or max
+CUSTOM = "custom_"  # rule ids of the Custom rules sheet: custom_min:<rule>, custom_max_share:<rule>, ...
 BUDGET_STEP = 1000.0  # dollars
 METHOD = "re-solve with the rule loosened (exact MILP within the gap), not LP duals"
 
@@ -62,6 +64,9 @@ def apply_relaxation(campaign: Campaign, name: str, value) -> Campaign:
         creators = campaign.creators.copy()
         creators.loc[creators["creator"] == key, "include"] = ""
         return replace(campaign, creators=creators)
+    if kind.startswith(CUSTOM):
+        column = kind[len(CUSTOM):]
+        return replace(campaign, custom=tuple(replace(r, **{column: value}) if r.name == key else r for r in campaign.custom))
     dimension, column = kind.split("_", 1)
     if dimension == "mix":
         mixes = tuple(replace(m, **{column: value}) if m.name == key else m for m in campaign.mixes)
@@ -82,6 +87,8 @@ def current_limit(campaign: Campaign, name: str):
         return getattr(settings, kind)
     if kind == "must_include":
         return "must"
+    if kind.startswith(CUSTOM):
+        return next((getattr(r, kind[len(CUSTOM):]) for r in campaign.custom if r.name == key), None)
     dimension, column = kind.split("_", 1)
     rules = campaign.mixes if dimension == "mix" else [g for g in campaign.groups if g.dimension == dimension]
     for rule in rules:
@@ -110,6 +117,12 @@ def loosen(campaign: Campaign, name: str):
         return (apply_relaxation(campaign, name, limit - COUNT_STEP), "one creator fewer") if limit > 0 else None
     if kind.endswith("max_creators"):
         return apply_relaxation(campaign, name, limit + COUNT_STEP), "one creator more"
+    if kind == CUSTOM + "min":
+        lower = limit - max(abs(limit) * CUSTOM_STEP, 1.0)
+        return apply_relaxation(campaign, name, lower), f"-{CUSTOM_STEP:.0%} of the minimum"
+    if kind == CUSTOM + "max":
+        higher = limit + max(abs(limit) * CUSTOM_STEP, 1.0)
+        return apply_relaxation(campaign, name, higher), f"+{CUSTOM_STEP:.0%} of the maximum"
     return None
 
 
@@ -424,7 +437,7 @@ def _new_limit(campaign: Campaign, program, name: str):
     if kind == "budget":
         value = math.ceil((info.limit + slack) / 10.0 - 1e-9) * 10.0
         text = f"raise total_budget from {money(limit)} to {money(value)}"
-    elif kind.endswith("_share"):
+    elif kind.endswith("_share") and not kind.startswith(CUSTOM):
         if info.per_budget is not None:
             moved = info.per_budget + (slack if loosening_up else -slack) / campaign.settings.total_budget
         else:
@@ -433,6 +446,8 @@ def _new_limit(campaign: Campaign, program, name: str):
         value = (math.ceil(moved * 10000 - 1e-6) if loosening_up else math.floor(moved * 10000 + 1e-6)) / 10000
         value = min(max(value, 0.0), 1.0)
         text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit:.2%} to {value:.2%}"
+    elif kind.startswith(CUSTOM):
+        value, text = _custom_limit(campaign, program, name, limit, loosening_up)
     elif kind == "target_engagement":
         value = math.floor(info.limit - slack)
         text = f"lower the target engagement from {limit:,.0f} to {value:,.0f}"
@@ -451,9 +466,25 @@ def _spend_pairs(program):
         yield from zip(variables, cost[index].tolist())
 
 
+def _custom_limit(campaign: Campaign, program, name: str, limit, loosening_up: bool) -> tuple:
+    """A custom rule's bound moved to what the elastic plan reaches (checked from its posts); (value, words)."""
+    posts = program.posts()
+    kind, _, key = name.partition(":")
+    column = kind[len(CUSTOM):]
+    reached = check_plan(campaign, posts).rules.set_index("rule").at[name, "planned"]
+    if column.endswith("share"):
+        value = (math.ceil(reached * 10000 - 1e-6) if loosening_up else math.floor(reached * 10000 + 1e-6)) / 10000
+        value = min(max(value, 0.0), 1.0)
+        return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:.2%} to {value:.2%}"
+    value = math.ceil(reached - 1e-6) if loosening_up else math.floor(reached + 1e-6)
+    return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:,.6g} to {value:,.6g}"
+
+
 def _column_words(name: str) -> str:
     """'niche_min_share:beauty' -> 'niche beauty min_share'."""
     kind, _, key = name.partition(":")
+    if kind.startswith(CUSTOM):
+        return f"{key} {kind[len(CUSTOM):]}"
     if kind in ("min_creators", "max_creators"):
         return kind
     dimension, column = kind.split("_", 1)

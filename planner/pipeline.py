@@ -48,6 +48,7 @@ from planner.scenario_report import SCENARIO_CLIENT_SHEETS, build_scenarios_work
 from planner.scenarios import BUILTIN_MIXES, Scenario, apply_scenario, mix_scenarios, run_scenarios
 from planner.solve import build_for_solver, solve_campaign, solver_version
 from planner.validate import read_scenarios, validate
+from planner.words import set_objective
 from planner.workbook import read_input
 
 
@@ -189,13 +190,14 @@ def build_campaign_program(campaign: Campaign, solver: str = "highs"):
         return None
 
 
-def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None, decimal_separator=None):
+def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=None, raw=None, decimal_separator=None,
+                  objective=None):
     """Read and validate an input file.
 
     Parameters
     ----------
     input_path : str or Path
-    budget, solver, time_limit, gap, decimal_separator : optional
+    budget, solver, time_limit, gap, decimal_separator, objective : optional
         Command-line values that override the Budget sheet.
 
     Returns
@@ -209,19 +211,22 @@ def load_campaign(input_path, budget=None, solver=None, time_limit=None, gap=Non
     """
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
-    overrides = _overrides(solver, time_limit, gap, decimal_separator)
+    overrides = _overrides(solver, time_limit, gap, decimal_separator, objective)
     campaign, validation = validate(raw, budget_override=budget, overrides=overrides)
     set_currency(campaign.settings.currency)  # every amount this run writes is in the campaign's currency
+    set_objective(campaign.settings.objective)
     return campaign, validation, time.perf_counter() - started
 
 
-def _overrides(solver, time_limit, gap, decimal_separator) -> dict:
+def _overrides(solver, time_limit, gap, decimal_separator, objective=None) -> dict:
     """Command-line values that replace the Budget sheet's settings (None: keep the sheet's)."""
-    return {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap, "decimal_separator": decimal_separator}
+    return {"solver": solver, "time_limit_seconds": time_limit, "mip_gap": gap, "decimal_separator": decimal_separator,
+            "objective": objective}
 
 
 def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_limit=None, gap=None, target=None,
-                     explain=True, raw=None, started=None, decimal_separator=None, client_copy=None, risk=None):
+                     explain=True, raw=None, started=None, decimal_separator=None, client_copy=None, risk=None,
+                     objective=None):
     """Read, validate, plan, check and write the report: the ``planner plan`` job.
 
     Parameters
@@ -260,7 +265,7 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         # The input's hash (for Run info) is read while the plan is made: hashlib releases the GIL.
         digest = hashing.submit(file_sha256, input_path)
         campaign, validation, read_seconds = load_campaign(input_path, budget, solver, time_limit, gap, raw,
-                                                           decimal_separator)
+                                                           decimal_separator, objective)
         if risk is not None:
             campaign = campaign.with_settings(risk=risk)
             validation.sources["risk"] = "command line"
@@ -324,7 +329,7 @@ def _client_copy_path(client_copy, output_path, input_path):
 
 def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget=None, solver=None,
                           time_limit=None, gap=None, workers=None, progress=None, raw=None, decimal_separator=None,
-                          client_copy=None):
+                          client_copy=None, objective=None):
     """Read, validate, run several scenarios and write the comparison workbook.
 
     Parameters
@@ -353,8 +358,9 @@ def scenarios_to_workbook(input_path, output_path, make_scenarios, title, budget
     started = time.perf_counter()
     raw = raw if raw is not None else read_input(input_path)
     campaign, validation = validate(raw, budget_override=budget,
-                                    overrides=_overrides(solver, time_limit, gap, decimal_separator))
+                                    overrides=_overrides(solver, time_limit, gap, decimal_separator, objective))
     set_currency(campaign.settings.currency)
+    set_objective(campaign.settings.objective)
     scenarios, frontier_points = make_scenarios(campaign, raw)
     timings = {"read and validate": time.perf_counter() - started}
     started = time.perf_counter()

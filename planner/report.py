@@ -35,11 +35,12 @@ from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
 from models.campaign import Campaign
 from models.checker import plan_engagement
+from models.custom import METRICS
 from models.engagement import engagement_of
 from models.plan import Plan
 from planner.errors import OutputError, Problem
 from planner.money import current, excel_money, in_campaign_currency, money
-from planner.words import header_words, share_words, status_words
+from planner.words import header_words, in_objective, share_words, status_words
 
 #: Money formats by name; the run's currency is put in when a cell is written (:func:`number_format_of`).
 MONEY = "money"
@@ -399,7 +400,7 @@ def build_workbook(campaign: Campaign, plan: Plan, run_info: dict) -> Workbook:
     for dimension, title in (("niche", "By niche"), ("tier", "By tier"), ("platform", "By platform")):
         ws = wb.create_sheet(title)
         table = group_table(campaign, plan, dimension)
-        first_row = _title(ws, f"Spend and engagement by {dimension}", identity)
+        first_row = _title(ws, in_objective(f"Spend and engagement by {dimension}"), identity)
         _write_table(ws, table, title.replace(" ", "_"), first_row=first_row)
         if len(table) > 1:
             _spend_chart(ws, table, dimension, first_row)
@@ -465,13 +466,16 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
         ("Rules the rule-of-thumb plan breaks",
          "; ".join(plan.baseline_violations) if plan.baseline_violations else "none", None),
     ]
+    rows = [(in_objective(label), in_objective(value) if fmt is None else value, fmt) for label, value, fmt in rows]
+    rows += _other_metrics(campaign, plan)
     rows.append(_range_row(plan))
-    limits = _limit_sentences(plan)
+    limits = [in_objective(sentence) for sentence in _limit_sentences(plan)]
     rows += [("What limits the plan" if k == 0 else "", sentence, None) for k, sentence in enumerate(limits)]
     explanation = plan.explanation or {}
     costs = explanation.get("costs")
     if costs is not None:
-        rows.append((f"Engagement per extra {money(1000, 0)} of budget (re-solved)", costs["budget_marginal"], COUNT))
+        rows.append((in_objective(f"Engagement per extra {money(1000, 0)} of budget (re-solved)"), costs["budget_marginal"],
+                     COUNT))
     if explanation.get("unspent"):
         rows.append(("Budget left unspent", explanation["unspent"], None))
     next_row = _key_values(ws, rows, first_row)
@@ -491,14 +495,31 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
     _print_setup(ws, landscape=False, one_page=True)
 
 
+def _other_metrics(campaign: Campaign, plan: Plan) -> list:
+    """What the plan buys in every other metric the input allows (engagement, reach, conversions)."""
+    creators, objective = campaign.creators, campaign.settings.objective
+    rows = []
+    for metric, column in METRICS.items():
+        if metric == objective or column not in creators and not (metric == "engagement" and objective != "engagement"):
+            continue
+        values = creators[column if column in creators else "post_value"].to_numpy(float)
+        total = float(np.nansum(engagement_of(plan.posts, values, campaign.settings.repeat_post_decay)))
+        rows.append((f"Expected {metric} (not planned for)", total, COUNT))
+    return rows
+
+
 def _range_row(plan: Plan) -> tuple:
     """How sure the plan is, in one sentence (or what to add to the input to know)."""
     risk = plan.risk
+    noun = in_objective("engagement")
+    if risk is None and noun not in ("engagement", "conversions"):
+        return ("Range of outcomes", f"Not computed: the plan is made for {noun}, which does not move with the "
+                                     "engagement rate the ranges describe", None)
     if risk is None:
         return ("Range of outcomes", "Not computed: add engagement_rate_low and engagement_rate_high columns (the "
                 "10th and 90th percentiles of each creator's rate), or an engagement_cv setting", None)
-    return ("Range of outcomes", f"Expected {risk.mean:,.0f} weighted engagement; 8 in 10 campaigns land between "
-            f"{risk.p10:,.0f} and {risk.p90:,.0f} (see the Risk sheet)", None)
+    return ("Range of outcomes", in_objective(f"Expected {risk.mean:,.0f} weighted engagement; 8 in 10 campaigns land "
+                                              f"between {risk.p10:,.0f} and {risk.p90:,.0f} (see the Risk sheet)"), None)
 
 
 def _risk_sheet(ws, risk, identity: dict, neutral=None) -> None:
@@ -519,7 +540,7 @@ def _risk_sheet(ws, risk, identity: dict, neutral=None) -> None:
     edges, counts = risk.histogram
     chart_row = note + len(lines) + 1
     start = chart_row + 17  # the chart's data under it
-    _set(ws.cell(row=start, column=1), "Weighted engagement (middle of the bin)")
+    _set(ws.cell(row=start, column=1), in_objective("Weighted engagement (middle of the bin)"))
     _set(ws.cell(row=start, column=2), "Draws")
     for cell in (ws.cell(row=start, column=1), ws.cell(row=start, column=2)):
         cell.font = BOLD
@@ -535,7 +556,7 @@ def _draws_chart(ws, start: int, bins: int) -> BarChart:
     """Columns of draws per bin of the plan's value, from the Risk sheet's bin table."""
     chart = BarChart()
     chart.type = "col"
-    chart.title = "Weighted engagement over the draws"
+    chart.title = in_objective("Weighted engagement over the draws")
     chart.gapWidth = 10
     chart.legend = None
     chart.add_data(Reference(ws, min_col=2, min_row=start, max_row=start + bins), titles_from_data=True)
@@ -587,7 +608,7 @@ def _tier_chart(ws, tier_sheet, by_tier: pd.DataFrame, first_row: int, row: int)
     last = first_row + len(by_tier)
     chart = BarChart()
     chart.type = "col"
-    chart.title = "Share of spend and of engagement by tier"
+    chart.title = in_objective("Share of spend and of engagement by tier")
     chart.y_axis.numFmt = "0%"
     chart.y_axis.majorGridlines = None
     for column in (spend, engagement):
@@ -639,7 +660,7 @@ def _run_info_sheet(ws, plan: Plan, info: dict) -> None:
         ("Solver", outcome.solver, None),
         ("Status", outcome.describe(), None),
         ("Status in the client's words", status_words(outcome), None),
-        ("Objective (weighted engagement)", outcome.objective, COUNT),
+        (in_objective("Objective (weighted engagement)"), outcome.objective, COUNT),
         ("Proven bound", outcome.bound, COUNT),
         ("Gap", outcome.gap, "0.0000%"),
         ("Gap limit", outcome.gap_limit, "0.0000%"),

@@ -21,6 +21,7 @@ from models.program import set_budget
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, Problem
 from planner.parallel import run_beside
 from planner.money import money, set_currency
+from planner.words import set_objective
 
 #: Built-in mixes: name -> (dimension, groups, default minimum share of planned spend).
 BUILTIN_MIXES = {
@@ -210,6 +211,7 @@ def _init_worker(campaign, options):
     _WORKER.clear()
     _WORKER.update(campaign=campaign, options=options, programs={}, hints={})
     set_currency(campaign.settings.currency)
+    set_objective(campaign.settings.objective)
 
 
 def _run_one(order: int, scenario: Scenario) -> ScenarioResult:

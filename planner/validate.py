@@ -30,6 +30,7 @@ from models.campaign import (
     TierBand,
     tier_of,
 )
+from models.custom import COUNTS, METRICS, CustomRule
 from models.engagement import post_value
 from planner.errors import InputError, Problem, shown_value
 from planner.money import DEFAULT as DEFAULT_CURRENCY
@@ -46,7 +47,9 @@ from planner.workbook import (
 
 CREATOR_REQUIRED = ("creator", "niche", "followers", "engagement_rate", "cost_per_post")
 CREATOR_OPTIONAL = ("platform", "max_posts", "min_posts", "authenticity", "expected_engagement", "include", "tier",
-                    "engagement_rate_low", "engagement_rate_high")
+                    "engagement_rate_low", "engagement_rate_high", "expected_reach", "reach_rate", "conversion_rate")
+#: The Custom rules sheet's columns.
+CUSTOM_COLUMNS = ("rule", "measure", "per", "where", "weight_column", "min", "max", "min_share", "max_share")
 CREATOR_SYNONYMS = {
     "handle": "creator",
     "username": "creator",
@@ -129,6 +132,7 @@ class Validation:
     warnings: list = field(default_factory=list)
     sources: dict = field(default_factory=dict)  # setting -> "input" / "default" / "command line"
     counts: dict = field(default_factory=dict)
+    tier_conversion: dict = field(default_factory=dict)  # Tiers sheet: tier -> conversion_rate
 
 
 def parse_numbers(values) -> ParsedColumn:
@@ -593,7 +597,9 @@ def _validate(raw: RawWorkbook, budget_override, overrides):
     problems += setting_problems
     tiers, groups, group_problems = _group_sheets(raw, report)
     problems += group_problems
-    creators, extra, creator_problems = _creators(raw, tiers, report)
+    custom_rows, custom_problems = _custom_sheet(raw)
+    problems += custom_problems
+    creators, extra, creator_problems = _creators(raw, tiers, report, settings, custom_rows)
     if raw.kind == "csv" and creators is None and any(isinstance(p, _NotATable) for p in creator_problems):
         raise InputError(
             Problem(
@@ -604,12 +610,17 @@ def _validate(raw: RawWorkbook, budget_override, overrides):
             )
         )
     problems += creator_problems
+    custom = ()
+    if creators is not None and custom_rows:
+        custom, rule_problems = _custom_rules(custom_rows, creators)
+        problems += rule_problems
     currency = _currency(settings, report, problems)
     if problems:
         raise InputError(problems)
     settings = replace(settings, currency=currency or DEFAULT_CURRENCY)
     creators, groups = _align_groups(creators, groups, report)
-    campaign = Campaign(creators=creators, settings=settings, groups=tuple(groups), tiers=tiers, extra=extra)
+    campaign = Campaign(creators=creators, settings=settings, groups=tuple(groups), tiers=tiers, extra=extra,
+                        custom=tuple(custom))
     report.counts = {
         "creators": len(creators),
         "niches": creators["niche"].nunique(),
@@ -634,8 +645,9 @@ def _unreadable_cell_problems(sheet) -> list:
     ] + list(sheet.problems)
 
 
-def _creators(raw: RawWorkbook, tiers, report: Validation):
-    """The Creators sheet: every column checked, then typed."""
+def _creators(raw: RawWorkbook, tiers, report: Validation, settings=None, custom_rows=()):
+    """The Creators sheet: every column checked, then typed (with the metrics and the columns the
+    objective and the custom rules use)."""
     rows, name, formulas = _sheet_rows(raw, "creators")
     if rows is None:
         found = ", ".join(raw.names.values()) or "none"
@@ -746,10 +758,238 @@ def _creators(raw: RawWorkbook, tiers, report: Validation):
     )
     if rate_low is not None:
         creators["engagement_rate_low"], creators["engagement_rate_high"] = rate_low, rate_high
+    if settings is not None:
+        problems = _metrics(table, c, creators, settings, report, custom_rows)
+        if problems:
+            return None, None, problems
     known = set(CREATOR_REQUIRED) | set(CREATOR_OPTIONAL)
     extra_columns = [col for col in table.columns if col not in known and sheet.headers.get(col)]
     extra = table[extra_columns].rename(columns={col: sheet.headers[col] for col in extra_columns})
     return creators, extra.reset_index(drop=True), []
+
+
+def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Validation, custom_rows) -> list:
+    """Reach and conversions per post where the input allows, the numeric and text columns the
+    objective and the custom rules name, and ``post_value`` = the objective's value of one post.
+    Adds columns to ``creators``; returns the problems found."""
+    problems = []
+    sheet = c.sheet
+    engagement = creators["post_value"].to_numpy(float)
+    followers = creators["followers"].to_numpy(float)
+    authenticity = creators["authenticity"].to_numpy(float)
+    expected_reach = _number_column(table, "expected_reach", c, required=False)[0].values if "expected_reach" in table else None
+    rate, _ = _fraction_column(table, "reach_rate", c, report.warnings, sheet_label=sheet) if "reach_rate" in table else (None, None)
+    default_rate = settings.reach_rate if settings.reach_rate is not None else np.nan
+    reach_rate = np.full(len(creators), default_rate) if rate is None else np.where(np.isnan(rate), default_rate, rate)
+    reach = followers * reach_rate * authenticity
+    if expected_reach is not None:
+        reach = np.where(np.isnan(expected_reach), reach, expected_reach)
+    conversion = None
+    if "conversion_rate" in table:
+        conversion, _ = _fraction_column(table, "conversion_rate", c, report.warnings, sheet_label=sheet)
+    if report.tier_conversion:
+        by_tier = creators["tier"].map(report.tier_conversion).to_numpy(float)
+        conversion = by_tier if conversion is None else np.where(np.isnan(conversion), by_tier, conversion)
+    if c.problems:
+        return c.problems
+    if not np.isnan(reach).all():
+        creators["reach_value"] = reach
+    if conversion is not None and not np.isnan(conversion).all():
+        creators["conversion_value"] = engagement * conversion
+    needs = {METRICS.get(row["measure"], row["measure"]) for row in custom_rows if row["measure"] not in COUNTS}
+    needs |= {row["weight_column"] for row in custom_rows if row["weight_column"]}
+    objective = settings.objective
+    objective_column = METRICS.get(objective) or normalise_header(objective)
+    if objective != "engagement":
+        needs.add(objective_column)
+    missing = {"reach_value": ("reach", "an expected_reach or reach_rate column on the Creators sheet, or a reach_rate "
+                                        "setting on the Budget sheet (the share of followers one post reaches)"),
+               "conversion_value": ("conversions", "a conversion_rate column on the Creators sheet or on the Tiers "
+                                                   "sheet (conversions per engagement)")}
+    for column in sorted(needs):
+        if column in ("engagement_value", "post_value"):
+            continue
+        if column in missing:
+            values = creators.get(column)
+            metric, what = missing[column]
+            blank = np.ones(len(creators), bool) if values is None else np.isnan(values.to_numpy(float))
+            if blank.all():
+                problems.append(Problem(sheet, f"planning for {metric} needs {what}; add one"))
+            elif blank.any():
+                c.each(blank, None, creators["creator"].to_numpy(object), f"has no {metric}: give it {what}")
+            continue
+        if column in creators and column not in ("creator", "platform", "niche", "tier", "include"):
+            continue  # a numeric column the planner reads already (followers, cost_per_post, ...)
+        if column not in table:
+            continue  # named by a rule or the objective but not on the sheet: told there
+        parsed, raw = _number_column(table, column, c, required=False, minimum=None)
+        texts = parsed.bad != ""
+        if texts.all() or (texts.any() and (parsed.blank | texts).all()):
+            c.problems = [p for p in c.problems if p.column != c.headers.get(column, column)]
+            creators[column] = clean_text(table[column])
+            continue  # a text column: the rule or the objective naming it is refused, not every cell
+        c.each(parsed.blank, column, raw, "is blank; this column is planned on (a measure, weight or the "
+                                          "objective): give a number, 0 if none")
+        creators[column] = parsed.values
+    if objective != "engagement" and not (objective in METRICS and objective_column not in creators):
+        if objective_column not in creators or not _numeric(creators[objective_column]):
+            known = ", ".join(list(METRICS))
+            problems.append(Problem("Budget", f"objective '{objective}' is not {known} or a numeric Creators column; "
+                                              "name one of them", None, "value", objective))
+        else:
+            creators["engagement_value"] = engagement
+            creators["post_value"] = creators[objective_column].to_numpy(float)
+    for column in {row["where_column"] for row in custom_rows if row["where_column"]}:
+        if column not in creators and column in table:
+            numbers = parse_numbers(table[column].to_numpy(object))
+            creators[column] = (numbers.values if not (numbers.bad != "").any() else clean_text(table[column]))
+    return problems + c.problems
+
+
+def _custom_sheet(raw: RawWorkbook) -> tuple:
+    """The optional Custom rules sheet, read row by row: ([parsed row], problems)."""
+    rows, name, formulas = _sheet_rows(raw, "custom_rules")
+    if rows is None or not any(any(v not in (None, "") for v in r) for r in rows):
+        return [], []
+    try:
+        sheet = table_from_rows(rows, name, ("rule", "measure"), {}, formulas)
+    except InputError as exc:
+        return [], exc.problems
+    problems = _unreadable_cell_problems(sheet)
+    table = sheet.table
+    c = _Collector(name, sheet.rows, sheet.headers)
+    for column in table.columns:
+        if column not in CUSTOM_COLUMNS and not column.startswith("_column_"):
+            c.add(None, column, None, f"unknown column; the Custom rules sheet has {', '.join(CUSTOM_COLUMNS)}")
+    rule = clean_text(table["rule"])
+    measure = clean_text(table["measure"])
+    per = clean_text(table["per"]) if "per" in table else np.full(len(table), "", object)
+    where = clean_text(table["where"]) if "where" in table else np.full(len(table), "", object)
+    weight = clean_text(table["weight_column"]) if "weight_column" in table else np.full(len(table), "", object)
+    bounds = {col: _number_column(table, col, c, required=False, minimum=None)[0].values for col in ("min", "max")}
+    for col in ("min_share", "max_share"):
+        bounds[col] = _fraction_column(table, col, c, [], sheet_label=name)[0]
+    c.each(rule == "", "rule", rule, "rule name is blank; name every rule (it names the rule on the Rules sheet)")
+    folded = pd.Series([r.casefold() for r in rule])
+    c.each(folded.duplicated(keep=False).to_numpy() & (rule != ""), "rule", rule, "rule name given twice; rename one")
+    c.each(measure == "", "measure", measure, "measure is blank; give spend, posts, creators, engagement, reach, "
+                                              "conversions or a numeric Creators column")
+    per_word = np.array([p.casefold() for p in per], dtype=object)
+    c.each(~np.isin(per_word, ["", "post", "creator"]), "per", per, "write 'post' (the default) or 'creator'")
+    given = np.zeros(len(table), bool)
+    for col in bounds:
+        given |= ~np.isnan(bounds[col])
+    c.each(~given & (rule != ""), "min", rule, "gives no bound; fill min, max, min_share or max_share")
+    with np.errstate(invalid="ignore"):
+        c.each(bounds["min"] > bounds["max"], "max", table.get("max", pd.Series([None] * len(table))).to_numpy(object),
+               "max is below min")
+        c.each(bounds["min_share"] > bounds["max_share"], "max_share",
+               table.get("max_share", pd.Series([None] * len(table))).to_numpy(object), "max_share is below min_share")
+    parsed = []
+    for i in range(len(table)):
+        condition = _where(where[i])
+        if condition is None:
+            c.add(i, "where", where[i], "write 'column = value' or 'column in (a, b, c)', or leave blank for every creator")
+            condition = (None, ())
+        parsed.append({
+            "name": rule[i], "measure": normalise_header(measure[i]), "measure_column": measure[i],
+            "per": per_word[i] or "post",
+            "where_column": normalise_header(condition[0]) if condition[0] else None, "where_shown": condition[0],
+            "where_values": condition[1], "weight_column": normalise_header(weight[i]) or None,
+            "weight_shown": weight[i], "bounds": {col: (None if np.isnan(v[i]) else float(v[i])) for col, v in bounds.items()},
+            "row": int(sheet.rows[i]), "sheet": name, "headers": sheet.headers,
+        })
+    return parsed, problems + c.problems
+
+
+_WHERE_IN = re.compile(r"^\s*(.+?)\s+in\s*\((.*)\)\s*$", re.I | re.S)
+_WHERE_IS = re.compile(r"^\s*([^=]+?)\s*=\s*(.+?)\s*$", re.S)
+
+
+def _where(text: str):
+    """('column', (values,)) of a where cell; (None, ()) when blank; None when it cannot be read."""
+    if text.strip() == "":
+        return None, ()
+    match = _WHERE_IN.match(text)
+    if match:
+        values = tuple(v.strip().strip("'\"").strip() for v in match.group(2).split(","))
+        return (match.group(1), values) if values and all(values) else None
+    match = _WHERE_IS.match(text)
+    if match:
+        return match.group(1), (match.group(2).strip("'\"").strip(),)
+    return None
+
+
+def _custom_rules(rows: list, creators: pd.DataFrame) -> tuple:
+    """The parsed Custom rules rows checked against the creators table: ([CustomRule], problems)."""
+    rules, problems = [], []
+    for row in rows:
+        def problem(column, value, message):
+            problems.append(Problem(row["sheet"], message, row["row"], row["headers"].get(column, column), value))
+
+        measure, ok = row["measure"], True
+        if measure not in METRICS and measure not in COUNTS:
+            if measure not in creators:
+                problem("measure", row["measure_column"], "is not a measure or a Creators column; give spend, posts, "
+                        "creators, engagement, reach, conversions or the name of a numeric Creators column")
+                ok = False
+            elif not _numeric(creators[measure]):
+                problem("measure", measure, "is a text column; a measure must be numeric")
+                ok = False
+        elif measure in ("reach", "conversions") and METRICS[measure] not in creators:
+            problem("measure", measure, f"cannot be measured: the input gives no {measure} per post (add "
+                    + ("expected_reach or reach_rate" if measure == "reach" else "conversion_rate") + ")")
+            ok = False
+        weight = row["weight_column"]
+        if weight is not None and (weight not in creators or not _numeric(creators[weight])):
+            problem("weight_column", row["weight_shown"], "is not a numeric Creators column; name one (e.g. audience_us)")
+            ok = False
+        values = ()
+        column = row["where_column"]
+        if column is not None:
+            if column not in creators:
+                problem("where", row["where_shown"], f"no Creators column '{row['where_shown']}'; name a column of the "
+                        "Creators sheet")
+                ok = False
+            else:
+                values, unknown = _where_values(creators[column], row["where_values"])
+                for value in unknown:
+                    problem("where", value, f"no creator has {row['where_shown']} = {value}; check the spelling")
+                ok = ok and not unknown
+        bounds = row["bounds"]
+        for kind in ("min_share", "max_share"):
+            if bounds[kind] is not None and column is None and weight is None:
+                problem(kind, bounds[kind], "a share needs where or weight_column (a share of the whole plan of itself "
+                        "is always 100%)")
+                ok = False
+        if ok:
+            rules.append(CustomRule(row["name"], measure, row["per"], column, values, weight, bounds["min"],
+                                    bounds["max"], bounds["min_share"], bounds["max_share"], row["row"]))
+    return rules, problems
+
+
+def _numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _where_values(column: pd.Series, wanted: tuple) -> tuple:
+    """(the column's values the where names, the names no creator has): text matched without case."""
+    if _numeric(column):
+        numbers = parse_numbers(list(wanted))
+        found = [float(v) for v, bad in zip(numbers.values, numbers.bad) if not bad and (column == v).any()]
+        unknown = [w for w, v, bad in zip(wanted, numbers.values, numbers.bad) if bad or not (column == v).any()]
+        return tuple(found), unknown
+    spelled = {}
+    for value in pd.unique(column):
+        spelled.setdefault(str(value).casefold(), []).append(value)
+    found, unknown = [], []
+    for w in wanted:
+        matches = spelled.get(w.casefold())
+        if matches:
+            found += matches
+        else:
+            unknown.append(w)
+    return tuple(found), unknown
 
 
 #: A creator cell that says the row is a sum of the rows above ("Total", "Grand total:", "Sum", "Subtotal", ...).
@@ -949,6 +1189,12 @@ def _setting_value(key, cell, sheet, row):
         if text not in ("neutral", "cvar"):
             return problem("must be 'neutral' (the best mean) or 'cvar' (the best worst-10% mean)")
         return text, None
+    if key == "objective":
+        text = clean_text([cell])[0].strip()
+        if text == "":
+            return None, None
+        folded = normalise_header(text)
+        return (folded if folded in METRICS else text), None
     if key == "share_basis":
         text = clean_text([cell])[0].casefold()
         if text == "":
@@ -997,6 +1243,12 @@ def _setting_value(key, cell, sheet, row):
         if not 0 <= value <= upper:
             return problem("must be between 0 and 1 (or a percent such as 20%)" if key == "risk_correlation"
                            else "must be 0 or more (0.3 or 30%: the realised rate is typically within 30% of it)")
+        return value, None
+    if key == "reach_rate":
+        if percent:
+            value /= 100.0
+        if not 0 <= value <= 1:
+            return problem("must be a share of followers between 0 and 1 (or a percent such as 30%)")
         return value, None
     if key == "risk_level":
         if percent:
@@ -1058,8 +1310,11 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
             weight = np.where(parsed.blank | np.isnan(parsed.values), 1.0, parsed.values)
         if dimension == "tier":
             tiers = _tier_bands(table, group, c)
+            if "conversion_rate" in table:
+                rates, _ = _fraction_column(table, "conversion_rate", c, report.warnings, sheet_label=name)
+                report.tier_conversion = {g: r for g, r in zip(group, rates.tolist()) if g != "" and r == r}
         for col in table.columns:
-            if col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_") and not (dimension == "niche" and col == "weight"):
+            if col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_") and not (dimension == "niche" and col == "weight") and not (dimension == "tier" and col == "conversion_rate"):
                 report.warnings.append(f"{name}: column '{sheet.headers[col]}' is not a rule column; ignored")
         problems += c.problems
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import re
+
 from models.plan import SolveOutcome, Status, percent, share_text
 
 #: Column headers in words, for every column the report writes (others: underscores become spaces).
@@ -69,11 +72,30 @@ COLUMN_WORDS = {
 }
 
 
+#: What the plan maximises, as the report names it ("engagement", "reach", "conversions" or a column).
+_OBJECTIVE = contextvars.ContextVar("objective", default="engagement")
+_ENGAGEMENT = re.compile(r"\b([Ee])ngagements?\b(?! rate)")
+
+
+def set_objective(objective: str) -> None:
+    """Name the objective in every header and sentence written from now on in this context."""
+    _OBJECTIVE.set(objective or "engagement")
+
+
+def in_objective(text: str) -> str:
+    """``text`` with the plan's value called by its objective's name: 'Expected engagement' ->
+    'Expected reach' when planning for reach (an engagement *rate* stays what it is)."""
+    noun = _OBJECTIVE.get()
+    if noun == "engagement" or not isinstance(text, str):
+        return text
+    return _ENGAGEMENT.sub(lambda m: noun if m.group(1) == "e" else noun[:1].upper() + noun[1:], text)
+
+
 def header_words(column) -> str:
     """A column's header as a client reads it: ``cost_per_post`` -> ``Cost per post``."""
     text = str(column)
     if text in COLUMN_WORDS:
-        return COLUMN_WORDS[text]
+        return in_objective(COLUMN_WORDS[text])
     text = " ".join(text.replace("_", " ").split())
     return text[:1].upper() + text[1:]
 

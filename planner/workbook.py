@@ -44,7 +44,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 #: How many rows from the top may hold a title before the header row.
 HEADER_SEARCH_ROWS = 20
 #: Sheets the planner reads (normalised names); every other sheet is never loaded.
-PLANNER_SHEETS = ("creators", "budget", "niches", "tiers", "platforms", "scenarios")
+PLANNER_SHEETS = ("creators", "budget", "niches", "tiers", "platforms", "scenarios", "custom_rules")
 #: Largest CSV file read (it is read into memory whole).
 MAX_CSV_BYTES = 256 * 1024 * 1024
 #: Invisible characters dropped from headers and compared handles.
