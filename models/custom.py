@@ -69,22 +69,24 @@ class CustomRule:
         return f"{self.where_column} in ({', '.join(shown)})"
 
     def describe(self, kind: str, limit: float) -> str:
-        """The bound in words: 'Agency cap: at most 2 creators (agency = Acme)'."""
+        """The bound in words: 'Agency cap: at most 2 creators (agency = Acme)', 'US audience: engagement
+        weighted by audience_us at least 60% of the plan's engagement'."""
         noun = measure_words(self.measure)
         weighted = f" weighted by {self.weight_column}" if self.weight_column else ""
         scope = self.scope()
         per = " (counted once per creator)" if self.per == "creator" and self.measure not in ("creators",) else ""
+        bound = "at least" if kind.startswith("min") else "at most"
         if kind.endswith("share"):
             share = f"{limit:.4g}" if limit > 1 else f"{limit * 100:.4g}%"
             whose = f"{noun}{weighted}" + (f" of creators with {scope}" if scope else "")
-            text = f"{whose}: {'at least' if kind == 'min_share' else 'at most'} {share} of the plan's {noun}{per}"
+            text = f"{whose} {bound} {share} of the plan's {noun}{per}"
+        elif self.measure == "spend":
+            text = f"spend of {bound} {limit:,.2f}{weighted}{per}"
         else:
             amount = f"{limit:,.0f}" if float(limit).is_integer() else f"{limit:,.6g}"
-            if self.measure == "spend":
-                amount = f"{limit:,.2f} spend"
-            else:
-                amount = f"{amount} {noun}"
-            text = f"{'at least' if kind == 'min' else 'at most'} {amount}{weighted}{per}"
+            if limit == 1 and noun in ("creators", "posts", "conversions"):
+                noun = noun[:-1]
+            text = f"{bound} {amount} {noun}{weighted}{per}"
             if scope:
                 text += f" ({scope})"
         return f"{self.name}: {text}"

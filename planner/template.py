@@ -24,11 +24,13 @@ CREATOR_COLUMNS = (
     ("expected_engagement", "Your own per-post forecast; replaces followers x rate x authenticity.", None),
     ("include", "'must' to force a booking, 'exclude' to forbid it, blank otherwise.", None),
     ("tier", "Overrides the follower-based tier (nano, micro, mid, macro, mega).", None),
+    ("audience_us", "An example column of your own: the share of the creator's audience in the US (used by the "
+                    "'US audience' custom rule).", 0.62),
 )
 EXAMPLE_CREATORS = (
-    ("@glow.with.maya", "instagram", "beauty", "48.2K", "3.5%", "$1,200", 2, 0, 0.92, None, None, None),
-    ("@liftwithleo", "tiktok", "fitness", "8,900", 0.081, 150, 1, 0, 1, None, "must", None),
-    ("@plates_by_priya", "youtube", "food", "1.2M", "1.1%", "$14,000", 1, 0, 0.88, None, None, None),
+    ("@glow.with.maya", "instagram", "beauty", "48.2K", "3.5%", "$1,200", 2, 0, 0.92, None, None, None, "62%"),
+    ("@liftwithleo", "tiktok", "fitness", "8,900", 0.081, 150, 1, 0, 1, None, "must", None, "45%"),
+    ("@plates_by_priya", "youtube", "food", "1.2M", "1.1%", "$14,000", 1, 0, 0.88, None, None, None, "71%"),
 )
 BUDGET_ROWS = (
     ("total_budget", 20000, "Campaign budget, in the currency of your money cells (required)."),
@@ -43,6 +45,15 @@ BUDGET_ROWS = (
     ("currency", None, "$, €, £ or a code such as EUR (blank = the sign on your money cells, else $)."),
     ("campaign", "Spring launch", "The campaign's name: the title of every client sheet (optional)."),
     ("client", None, "Who the plan is for: shown under the title (optional)."),
+    ("objective", "engagement", "What to maximise: engagement, reach, conversions, or a numeric Creators column."),
+    ("reach_rate", None, "Share of followers one post reaches (for objective reach; blank = none)."),
+)
+CUSTOM_COLUMNS = ("rule", "measure", "per", "where", "weight_column", "min", "max", "min_share", "max_share")
+EXAMPLE_CUSTOM_RULES = (
+    ("US audience", "engagement", None, None, "audience_us", None, None, "50%", None),
+    ("Not both food and beauty leads", "creators", None, "creator in (@glow.with.maya, @plates_by_priya)", None, None,
+     1, None, None),
+    ("Instagram spend", "spend", None, "platform = instagram", None, None, 15000, None, None),
 )
 GROUP_SHEETS = (
     ("Niches", "niche", ("min_share", "max_share", "min_creators", "max_creators", "weight"),
@@ -77,6 +88,10 @@ INSTRUCTIONS = (
     "Scenarios (optional, for 'planner compare'): one row per named scenario; blank cells keep the rules above.",
     "  budget, mix (many-micro, few-macro, balanced), mix_share, target_engagement, Budget settings,",
     "  and group rules written as '<group> <rule>', e.g. 'micro min_share' or 'beauty max_share'.",
+    "Custom rules (optional): rules of your own, one per row: rule (a name), measure (spend, posts, creators,",
+    "  engagement, reach, conversions or a numeric Creators column), per (post or creator), where ('column = value'",
+    "  or 'column in (a, b)', blank = everyone), weight_column (multiply by a column, e.g. audience_us), and bounds:",
+    "  min / max (totals) or min_share / max_share (of the same measure over the whole plan).",
     "The example rows show the formats; replace them with your own.",
     "",
     "Then run:  planner plan this_file.xlsx -o plan.xlsx",
@@ -166,6 +181,16 @@ def write_template(output) -> None:
     mix = DataValidation(type="list", formula1='"many-micro,few-macro,balanced"', allow_blank=True)
     ws.add_data_validation(mix)
     mix.add("C2:C200")
+    ws = wb.create_sheet("Custom rules")
+    _header(ws, list(CUSTOM_COLUMNS))
+    for i, row in enumerate(EXAMPLE_CUSTOM_RULES, start=2):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=value)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["D"].width = 46
+    per = DataValidation(type="list", formula1='"post,creator"', allow_blank=True)
+    ws.add_data_validation(per)
+    per.add("C2:C200")
     for sheet in wb:  # a few legible pages, not one page per stray column
         sheet.print_title_rows = None if sheet.title == "Instructions" else "1:1"
         _print_setup(sheet)

@@ -822,7 +822,7 @@ def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Valid
             continue  # a numeric column the planner reads already (followers, cost_per_post, ...)
         if column not in table:
             continue  # named by a rule or the objective but not on the sheet: told there
-        parsed, raw = _number_column(table, column, c, required=False, minimum=None)
+        parsed, raw = _number_column(table, column, c, required=False, minimum=None, allow_percent=True)
         texts = parsed.bad != ""
         if texts.all() or (texts.any() and (parsed.blank | texts).all()):
             c.problems = [p for p in c.problems if p.column != c.headers.get(column, column)]
@@ -830,7 +830,7 @@ def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Valid
             continue  # a text column: the rule or the objective naming it is refused, not every cell
         c.each(parsed.blank, column, raw, "is blank; this column is planned on (a measure, weight or the "
                                           "objective): give a number, 0 if none")
-        creators[column] = parsed.values
+        creators[column] = np.where(parsed.percent, parsed.values / 100.0, parsed.values)  # 62% = 0.62
     if objective != "engagement" and not (objective in METRICS and objective_column not in creators):
         if objective_column not in creators or not _numeric(creators[objective_column]):
             known = ", ".join(list(METRICS))

@@ -149,11 +149,16 @@ def test_template_round_trips_through_validate_and_plan(tmp_path):
     template = tmp_path / "template.xlsx"
     assert run_cli("template", template).exit_code == 0
     wb = openpyxl.load_workbook(template)
-    assert {"Instructions", "Creators", "Budget", "Niches", "Tiers", "Platforms"} <= set(wb.sheetnames)
+    assert {"Instructions", "Creators", "Budget", "Niches", "Tiers", "Platforms", "Custom rules"} <= set(wb.sheetnames)
     assert wb["Creators"].data_validations.dataValidation
     assert run_cli("validate", template).exit_code == 0
     result = run_cli("plan", template, "-o", tmp_path / "plan.xlsx")
     assert result.exit_code == 0, result.output
+    # The three worked custom rules are planned on: each on the Rules sheet, each kept.
+    rules = read_table(tmp_path / "plan.xlsx", "Rules").set_index("rule")
+    custom = [name for name in rules.index if name.startswith("custom_")]
+    assert len(custom) == 3 and (rules.loc[custom, "holds"] == "yes").all()
+    assert rules.at["custom_min_share:US audience", "planned"] >= 0.5
 
 
 def test_output_never_replaces_input(tmp_path):

@@ -179,7 +179,7 @@ def test_custom_rules_are_on_the_rules_sheet_in_words_and_priced_when_binding(tm
     result = run_cli("plan", workbook(tmp_path, "highs", rows), "-o", out)
     assert result.exit_code == 0, result.output
     rules = read_table(out, "Rules").set_index("rule")
-    assert rules.at["custom_max:Acme cap", "description"] == "Acme cap: at most 1 creators (agency = Acme)"
+    assert rules.at["custom_max:Acme cap", "description"] == "Acme cap: at most 1 creator (agency = Acme)"
     assert rules.at["custom_max:Acme cap", "binding"] == "binding"
     assert "custom_min_share:US audience" in rules.index
     assert rules.at["custom_min_share:US audience", "planned"] >= 0.6 - 1e-9  # the audience share achieved
@@ -249,3 +249,40 @@ def test_the_python_api_takes_custom_rules_and_an_objective_as_dataframes():
     with pytest.raises(InputError) as caught:
         api_plan(creators, budget=BUDGET, custom_rules=bad)
     assert "no creator has agency = Nobody" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_an_audience_target_on_the_typical_sample_is_met_and_its_share_reported(tmp_path):
+    """The typical sample with each creator's US audience share (seeded) and 'at least 60% of the
+    engagement from US audiences': the plan keeps it and the report shows the share it reaches."""
+    import numpy as np
+    import openpyxl
+
+    from tests.conftest import SAMPLES
+
+    wb = openpyxl.load_workbook(SAMPLES / "typical_campaign.xlsx")
+    ws = wb["Creators"]
+    column = ws.max_column + 1
+    ws.cell(row=1, column=column, value="audience_us")
+    rng = np.random.default_rng(3)
+    for row in range(2, ws.max_row + 1):
+        ws.cell(row=row, column=column, value=float(np.round(rng.uniform(0.1, 0.9), 3)))
+    sheet = wb.create_sheet("Custom rules")
+    sheet.append(CUSTOM_HEADER)
+    sheet.append(["US audience", "engagement", None, None, "audience_us", None, None, "60%", None])
+    path = tmp_path / "typical_us.xlsx"
+    wb.save(path)
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", path, "-o", out, "--time-limit", "40")
+    assert result.exit_code == 0, result.output
+    rules = read_table(out, "Rules").set_index("rule")
+    achieved = rules.at["custom_min_share:US audience", "planned"]
+    assert achieved >= 0.6 - 1e-9 and rules.at["custom_min_share:US audience", "holds"] == "yes"
+    # Recomputed from the Allocation: engagement from US audiences over all engagement.
+    allocation = read_table(out, "Allocation")
+    us = (allocation["expected_engagement"] * allocation["audience_us"]).sum() / allocation["expected_engagement"].sum()
+    assert us == pytest.approx(achieved, rel=1e-6)
+    from tests.conftest import key_values
+
+    summary = " ".join(f"{k} {v}" for k, v in key_values(out, "Summary").items())
+    assert "US audience" in summary or rules.at["custom_min_share:US audience", "binding"] != "binding"
