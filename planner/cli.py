@@ -212,8 +212,10 @@ def _progress(total: int):
 def _scenario_summary(results) -> None:
     """A compact table of the scenarios on the terminal, then every plan not proven within its gap."""
     from planner.scenario_report import not_proven_line
+    from planner.words import in_objective
 
-    click.echo(f"{'scenario':<28} {'budget':>12} {'spend':>12} {'engagement':>12} {'creators':>8}  status")
+    noun = in_objective("engagement")
+    click.echo(f"{'scenario':<28} {'budget':>12} {'spend':>12} {noun[:12]:>12} {'creators':>8}  status")
     for r in results:
         budget = r.campaign.settings.total_budget if r.campaign else (r.scenario.budget or 0)
         name = r.scenario.name[:28]

@@ -501,9 +501,13 @@ def _restricted_lp(program: MatrixProgram, working: np.ndarray, held: np.ndarray
     status = highs.getModelStatus()
     if status in _INFEASIBLE:
         if rays is not None:
-            _, has_ray, ray = highs.getDualRay()
-            if has_ray and len(ray) == program.rows and np.all(np.isfinite(ray)):
-                rays.append(np.asarray(ray, float))
+            try:
+                _, has_ray, ray = highs.getDualRay()
+                ray = np.asarray(ray, float)
+            except (AttributeError, TypeError, ValueError):  # a highspy without getDualRay: the set doubles
+                has_ray = False
+            if has_ray and ray.shape == (program.rows,) and np.all(np.isfinite(ray)):
+                rays.append(ray)
         return "infeasible"
     if status != highspy.HighsModelStatus.kOptimal:
         return None

@@ -58,7 +58,7 @@ from planner.report import (
     wrapped_lines,
 )
 from planner.scenarios import marginal_per_thousand
-from planner.words import header_words, is_proven, status_words
+from planner.words import header_words, in_objective, is_proven, status_words
 
 SCENARIO_SHEETS = ("Summary", "Scenarios", "Frontier", "Bookings", "Differences", "Tier mix", "Niche mix", "Run info")
 #: Sheets for the client (what `--client-copy` keeps) and for the planner.
@@ -393,14 +393,14 @@ def _build(results, run_info, title, everything, campaign) -> Workbook:
     _shape(ws, table, first_row, formats)
 
     ws = wb.create_sheet("Frontier")
-    first_row = _title(ws, "Engagement by budget (efficient frontier)", identity)
+    first_row = _title(ws, in_objective("Engagement by budget (efficient frontier)"), identity)
     shown = frontier.drop(columns=["proven"] + (["series"] if frontier["series"].nunique() <= 1 else [])
                           + (["note"] if not (frontier["note"] != "").any() else []))
     _write_table(ws, shown, "Frontier", first_row=first_row, formats=formats)
     _mark_not_proven(ws, shown, first_row, list(~frontier["proven"].astype(bool)))
     after = _legend(ws, first_row + len(shown) + 2, [
-        "Each line is one set of rules at several budgets. Marginal engagement per 1000: what each extra 1,000 of "
-        "budget buys over the next smaller budget on the line.",
+        in_objective("Each line is one set of rules at several budgets. Marginal engagement per 1000: what each extra "
+                     "1,000 of budget buys over the next smaller budget on the line."),
         *([f"Orange diamonds ({NOT_PROVEN_SERIES}): plans stopped at the time limit, not proven the best "
            "possible; the lines join proven plans only."] if not frontier["proven"].all() else []),
         *(["Dotted lines: each plan's P10 and P90 (engagement rates drawn from each creator's range, 10,000 "
@@ -473,6 +473,7 @@ def _summary(ws, results, everything, table: pd.DataFrame, title: str, identity:
         if result.plan is None:
             reason = f"{_status_words(result)}. {_client_reason(result)}".rstrip(". ") + "."
             rows.append((f"No plan: {result.scenario.name}", reason, None))
+    rows = [(in_objective(label), in_objective(value) if isinstance(value, str) else value, fmt) for label, value, fmt in rows]
     _key_values(ws, rows, first_row)
     ws.column_dimensions["A"].width = 42
     ws.column_dimensions["B"].width = 72
@@ -671,12 +672,12 @@ def _frontier_chart(ws, frame: pd.DataFrame, series: list, proven: list, first_r
     y_col = columns.index("weighted_engagement") + 1
     top = first_row + 1
     chart = ScatterChart()
-    chart.title = "Efficient frontier: engagement by budget"
+    chart.title = in_objective("Efficient frontier: engagement by budget")
     chart.scatterStyle = "lineMarker"
     chart.display_blanks = "span"  # a line runs on past a point drawn apart
     chart.visible_cells_only = False  # the hidden helper columns are plotted
     chart.x_axis.title = f"Budget ({current()})"
-    chart.y_axis.title = "Weighted expected engagement"
+    chart.y_axis.title = in_objective("Weighted expected engagement")
     chart.x_axis.number_format = number_format_of(MONEY_WHOLE)
     chart.y_axis.number_format = "#,##0"
     chart.x_axis.delete = False

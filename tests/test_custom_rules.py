@@ -286,3 +286,28 @@ def test_an_audience_target_on_the_typical_sample_is_met_and_its_share_reported(
 
     summary = " ".join(f"{k} {v}" for k, v in key_values(out, "Summary").items())
     assert "US audience" in summary or rules.at["custom_min_share:US audience", "binding"] != "binding"
+
+
+def test_the_report_names_the_objective_and_shows_every_other_metric(tmp_path):
+    from tests.conftest import key_values
+
+    out = tmp_path / "plan.xlsx"
+    result = run_cli("plan", workbook(tmp_path, "highs"), "-o", out, "--objective", "reach")
+    assert result.exit_code == 0, result.output
+    assert "reach:" in result.output and "engagement:" not in result.output
+    summary = key_values(out, "Summary")
+    campaign = api_plan(workbook(tmp_path, "highs", objective="reach", name="again.xlsx")).campaign
+    best, plans = best_by_enumeration("reach", [])
+    assert summary["Weighted reach (objective, niche weights applied)"] == pytest.approx(best, rel=1e-9)
+    posts = plans[0]
+    assert summary["Expected engagement (not planned for)"] == pytest.approx(
+        sum(total("engagement", c, p) for p, c in zip(posts, ROSTER)), rel=1e-9)
+    assert summary["Expected conversions (not planned for)"] == pytest.approx(
+        sum(total("conversions", c, p) for p, c in zip(posts, ROSTER)), rel=1e-9)
+    assert "Cost per reach" in summary and campaign.settings.objective == "reach"
+    allocation = read_table(out, "Allocation", snake=False)
+    assert {"Expected reach", "Weighted reach", "Engagement rate"} <= set(allocation.columns)
+    compare = tmp_path / "compare.xlsx"
+    assert run_cli("compare", workbook(tmp_path, "highs", name="c.xlsx"), "-o", compare, "--objective", "reach",
+                   "--frontier-points", "1").exit_code == 0
+    assert "Most reach" in key_values(compare, "Summary")
