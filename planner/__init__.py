@@ -4,13 +4,18 @@ The Python API (the CLI calls the same functions)::
 
     from planner import plan, sweep, compare, read_workbook, InputError
 
-Names are loaded on first use, so ``import planner`` (and the CLI's start) stays light.
+Names are loaded on first use, so ``import planner`` stays light.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import time
+
+#: When the package was first imported: for the console script, its start, before the CLI's imports
+#: (a time limit bounds the whole command).
+LOADED = time.perf_counter()
 
 try:
     __version__ = importlib.metadata.version("campaign-planner")

@@ -9,13 +9,17 @@ meets the relaxed rules, so the relaxation it reports is one that works.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from models.campaign import EXCLUDE, MUST, Campaign
+from models.checker import check_plan
 from models.program import build_program, effective_max_posts
-from planner.solve import solve
+from planner.explain import CUSTOM, apply_relaxation, current_limit
+from planner.solve import solve, solve_campaign
 from planner.money import money
 
 _SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
@@ -181,8 +185,6 @@ def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflic
     (list of str, list of Suggestion)
         Plain sentences, most important first, and the verified suggestions.
     """
-    from planner.explain import cap_fix, combined_fix, single_rule_fix
-
     lines, candidates, relaxed_names = [], [], []
     if conflicts:
         lines += [c.message for c in conflicts]
@@ -235,3 +237,156 @@ def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflic
         return lines, together
     lines.append("no single change to these rules is enough; relax several of them")
     return lines, []
+
+
+# --- rules that cannot all hold ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One change that, on its own, lets a plan exist (verified by re-planning)."""
+
+    rule: str
+    change: str
+    new_value: object
+    verified: bool
+
+
+def has_plan(campaign: Campaign, solver: str, time_limit=None) -> bool:
+    """True when some plan meets every rule (any feasible plan; no optimality needed)."""
+    if precheck(campaign):
+        return False
+    try:
+        posts = solve_campaign(campaign, solver, time_limit, 1.0).posts
+    except ValueError:
+        return False
+    return posts is not None and check_plan(campaign, posts).ok
+
+
+def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None) -> Optional[Suggestion]:
+    """The smallest change of one rule alone that lets a plan exist, checked by re-planning."""
+    if name.partition(":")[0] == "must_include":
+        relaxed = apply_relaxation(campaign, name, None)
+        if has_plan(relaxed, solver, time_limit):
+            return Suggestion(name, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)", None, True)
+        return None
+    try:
+        program = build_program(campaign, elastic=True, elastic_rules={name})
+    except ValueError:
+        return None
+    if name not in program.elastic:
+        return None
+    outcome = solve(program.problem, solver, time_limit, 1e-6)
+    if not outcome.status.has_plan:
+        return None
+    value, text = _new_limit(campaign, program, name)
+    if not has_plan(apply_relaxation(campaign, name, value), solver, time_limit):
+        return None
+    return Suggestion(name, text, value, True)
+
+
+def combined_fix(campaign: Campaign, solver: str, time_limit=None) -> list:
+    """When no single change is enough: the smallest joint relaxation, checked by re-planning."""
+    try:
+        program = build_program(campaign, elastic=True)
+    except ValueError:
+        return []
+    outcome = solve(program.problem, solver, time_limit, 1e-6)
+    if not outcome.status.has_plan:
+        return []
+    changes, relaxed = [], campaign
+    for name, var in program.elastic.items():
+        if (var.varValue or 0.0) > 1e-6 * max(1.0, program.rules[name].scale):
+            if name.startswith("must_include:"):
+                value, text = None, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)"
+            else:
+                value, text = _new_limit(campaign, program, name)
+            changes.append((name, text, value))
+            relaxed = apply_relaxation(relaxed, name, value)
+    verified = bool(changes) and has_plan(relaxed, solver, time_limit)
+    return [Suggestion(name, text, value, verified) for name, text, value in changes]
+
+
+def _new_limit(campaign: Campaign, program, name: str):
+    """The limit an elastic solution moved one rule to, rounded the loosening way; (value, words)."""
+    kind = name.partition(":")[0]
+    slack = program.elastic[name].varValue or 0.0
+    info = program.rules[name]
+    limit = current_limit(campaign, name)
+    loosening_up = info.sense == "<="
+    if kind == "budget":
+        value = math.ceil((info.limit + slack) / 10.0 - 1e-9) * 10.0
+        text = f"raise total_budget from {money(limit)} to {money(value)}"
+    elif kind.endswith("_share") and not kind.startswith(CUSTOM):
+        if info.per_budget is not None:
+            moved = info.per_budget + (slack if loosening_up else -slack) / campaign.settings.total_budget
+        else:
+            spend = sum(c * (v.varValue or 0.0) for v, c in _spend_pairs(program))
+            moved = limit + (slack if loosening_up else -slack) / spend if spend > 0 else (1.0 if loosening_up else 0.0)
+        value = (math.ceil(moved * 10000 - 1e-6) if loosening_up else math.floor(moved * 10000 + 1e-6)) / 10000
+        value = min(max(value, 0.0), 1.0)
+        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit:.2%} to {value:.2%}"
+    elif kind.startswith(CUSTOM):
+        value, text = _custom_limit(campaign, program, name, limit, loosening_up)
+    elif kind == "target_engagement":
+        value = math.floor(info.limit - slack)
+        text = f"lower the target engagement from {limit:,.0f} to {value:,.0f}"
+    else:
+        moved = info.limit + (slack if loosening_up else -slack)
+        value = int(math.ceil(moved - 1e-6)) if loosening_up else max(int(math.floor(moved + 1e-6)), 0)
+        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit} to {value}"
+    sheet = rule_words(campaign, name).split(",")[0].split(":")[0]
+    return value, f"{text} ({sheet})"
+
+
+def _spend_pairs(program):
+    """(variable, cost) of every post slot."""
+    cost = program.campaign.creators["cost_per_post"].to_numpy(float)
+    for index, variables in program.slots:
+        yield from zip(variables, cost[index].tolist())
+
+
+def _custom_limit(campaign: Campaign, program, name: str, limit, loosening_up: bool) -> tuple:
+    """A custom rule's bound moved to what the elastic plan reaches (checked from its posts); (value, words)."""
+    posts = program.posts()
+    kind, _, key = name.partition(":")
+    column = kind[len(CUSTOM):]
+    reached = check_plan(campaign, posts).rules.set_index("rule").at[name, "planned"]
+    if column.endswith("share"):
+        value = (math.ceil(reached * 10000 - 1e-6) if loosening_up else math.floor(reached * 10000 + 1e-6)) / 10000
+        value = min(max(value, 0.0), 1.0)
+        return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:.2%} to {value:.2%}"
+    value = math.ceil(reached - 1e-6) if loosening_up else math.floor(reached + 1e-6)
+    return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:,.6g} to {value:,.6g}"
+
+
+def _column_words(name: str) -> str:
+    """'niche_min_share:beauty' -> 'niche beauty min_share'."""
+    kind, _, key = name.partition(":")
+    if kind.startswith(CUSTOM):
+        return f"{key} {kind[len(CUSTOM):]}"
+    if kind in ("min_creators", "max_creators"):
+        return kind
+    dimension, column = kind.split("_", 1)
+    return f"{dimension} {key} {column}"
+
+
+def cap_fix(campaign: Campaign, solver: str, time_limit=None) -> Optional[Suggestion]:
+    """Must-include creators above the per-creator cap: the cap that admits them all."""
+    settings = campaign.settings
+    if settings.max_share_per_creator is None:
+        return None
+    creators = campaign.creators
+    must = creators["include"].to_numpy() == MUST
+    first = np.maximum(creators["min_posts"].to_numpy(np.int64), 1)
+    package = (first * creators["cost_per_post"].to_numpy(float))[must]
+    if not len(package) or package.max() <= settings.max_share_per_creator * settings.total_budget:
+        return None
+    value = math.ceil(package.max() / settings.total_budget * 10000 - 1e-6) / 10000
+    if value > 1:
+        return None
+    relaxed = campaign.with_settings(max_share_per_creator=value)
+    if not has_plan(relaxed, solver, time_limit):
+        return None
+    return Suggestion("max_share_per_creator", f"raise max_share_per_creator from "
+                      f"{settings.max_share_per_creator:.2%} to {value:.2%} (Budget sheet)", value, True)

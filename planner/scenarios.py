@@ -18,58 +18,13 @@ from models.campaign import Campaign, GroupRule, MixRule
 from models.plan import Plan, Status
 from models.matrix import MatrixProgram, set_matrix_budget
 from models.program import set_budget
+from models.scenario import BUILTIN_MIXES, Scenario
 from planner.errors import InfeasibleError, InputError, NoPlanInTimeError, Problem
 from planner.parallel import run_beside
+from planner.planning import build_campaign_program, make_plan
 from planner.money import money, set_currency
+from planner.numbers import parse_numbers
 from planner.words import set_objective
-
-#: Built-in mixes: name -> (dimension, groups, default minimum share of planned spend).
-BUILTIN_MIXES = {
-    "many-micro": ("tier", ("nano", "micro"), 0.70),
-    "few-macro": ("tier", ("macro", "mega"), 0.70),
-    "balanced": None,
-}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One variant of the campaign.
-
-    Attributes
-    ----------
-    name : str
-    budget : float, optional
-        Replaces total_budget.
-    mix : str, optional
-        A built-in mix (:data:`BUILTIN_MIXES`).
-    mix_share : float, optional
-        The mix's minimum share of planned spend (default 70%).
-    settings : tuple of (name, value)
-        Other Budget-sheet settings replaced.
-    groups : tuple of (dimension, group, field, value)
-        Group rule fields replaced (or added).
-    target_engagement : float, optional
-        Minimise spend to reach this engagement instead.
-    """
-
-    name: str
-    budget: Optional[float] = None
-    mix: Optional[str] = None
-    mix_share: Optional[float] = None
-    settings: tuple = ()
-    groups: tuple = ()
-    target_engagement: Optional[float] = None
-    line: Optional[str] = None  # the frontier line a sweep point belongs to
-
-    @property
-    def series(self) -> str:
-        """Label of the line this scenario is drawn on."""
-        return self.line or self.mix or ("input rules" if self.budget is not None else self.name)
-
-    def rules_key(self) -> tuple:
-        """Everything but the budget: scenarios with equal keys can share one model."""
-        return (self.mix, self.mix_share, self.settings, self.groups, self.target_engagement)
-
 
 @dataclass
 class ScenarioResult:
@@ -157,8 +112,6 @@ def parse_budgets(text: str) -> list:
     ValueError
         With a message saying what was wrong.
     """
-    from planner.validate import parse_numbers
-
     def money(part):
         parsed = parse_numbers([part.strip()])
         if parsed.bad[0] or parsed.blank[0] or parsed.percent[0] or parsed.values[0] <= 0:
@@ -216,8 +169,6 @@ def _init_worker(campaign, options):
 
 def _run_one(order: int, scenario: Scenario) -> ScenarioResult:
     """Run one scenario in this process, re-using a built model for same-rules scenarios."""
-    from planner.pipeline import build_campaign_program, make_plan
-
     base, options, programs, hints = (_WORKER[k] for k in ("campaign", "options", "programs", "hints"))
     campaign = apply_scenario(base, scenario)
     try:

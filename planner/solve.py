@@ -23,7 +23,10 @@ from typing import NamedTuple, Optional
 import numpy as np
 import pulp
 
+from models.matrix import MatrixProgram, build_matrix
 from models.plan import SolveOutcome, Status
+from models.program import build_program, start_values
+from planner.core import run_highs, solve_matrix
 from planner.errors import SolverUnavailableError
 from planner.processes import PULP_PREFIX, SOLVER_CHOICES, solver_name
 
@@ -150,8 +153,6 @@ class _HiGHSFromStart(pulp.HiGHS):
             solution.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
             solution.value_valid = True
             highs.setSolution(solution)
-        from planner.core import run_highs
-
         run_highs(highs)  # in HiGHS's own thread, so Ctrl-C and SIGTERM reach Python at once
 
 
@@ -315,9 +316,6 @@ def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float 
     """
     solver = _known(solver)
     if solver == "highs":
-        from models.matrix import MatrixProgram
-        from planner.core import solve_matrix
-
         try:
             import highspy  # noqa: F401
         except ImportError:
@@ -328,8 +326,6 @@ def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float 
             result = solve_matrix(program, time_limit, gap, start_posts, solver_version("highs"), hint)
         posts = None if result.x is None else program.posts(result.x)
         return Solved(posts, result.outcome, result.hint)
-    from models.program import start_values
-
     program = program if program is not None else build_for_solver(campaign, solver)
     start = None if start_posts is None else start_values(program, start_posts)
     outcome = solve(program.problem, solver, time_limit, gap, start=start, restarts=start is None)
@@ -346,9 +342,5 @@ def build_for_solver(campaign, solver: str = "highs", allow_zero: bool = False):
     models.program.EmptyProgramError
     """
     if _known(solver) == "highs":
-        from models.matrix import build_matrix
-
         return build_matrix(campaign, allow_zero=allow_zero)
-    from models.program import build_program
-
     return build_program(campaign, allow_zero=allow_zero)

@@ -8,13 +8,10 @@ write: ``12.5K``, ``1.2M``, ``$1,200``, ``1,200.50``, ``3.5%``, ``0.035``.
 
 from __future__ import annotations
 
-import contextvars
 import difflib
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -32,9 +29,24 @@ from models.campaign import (
 )
 from models.custom import COUNTS, METRICS, CustomRule
 from models.engagement import post_value
+from models.scenario import BUILTIN_MIXES, Scenario
 from planner.errors import InputError, Problem, shown_value
 from planner.money import DEFAULT as DEFAULT_CURRENCY
 from planner.money import currency_of
+from planner.numbers import (
+    clean_text,
+    count_control,
+    CURRENCIES,
+    DECIMAL,
+    identity_keys,
+    LIMITS,
+    object_array,
+    parse_numbers,
+    ParsedColumn,
+    per_distinct,
+    SEPARATOR_WORDS,
+    vectorised,
+)
 from planner.processes import SOLVER_CHOICES, solver_name
 from planner.workbook import (
     HeaderNotFoundError,
@@ -67,62 +79,8 @@ CREATOR_SYNONYMS = {
 }
 SETTING_NAMES = tuple(f.name for f in fields(Settings))
 SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
-_ERROR_CELLS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
-_NUMBER = re.compile(
-    r"^(?P<sign>[+-]?)\s*(?P<cur>[$€£¥])?\s*(?P<sign2>[+-]?)\s*"
-    r"(?P<num>\d[\d.,]*|[.,]\d+)\s*(?P<suffix>[kmb%])?\s*(?P<cur2>[$€£¥])?$",
-    re.IGNORECASE | re.ASCII,
-)
-#: How the digits of a number may be written, with a decimal point (1,200.50) or a decimal comma (1.200,50).
-_POINT_FORM = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?$|^\.\d+$", re.ASCII)
-_COMMA_FORM = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d*)?$|^,\d+$", re.ASCII)
-#: A decimal comma for sure: "3,5", "0,035", "1.200,50", "1.200.000"; a decimal point for sure: "3.5",
-#: "0.035", "1,200.50", "1,200,000". "1.200" and "1,200" alone could be either.
-_SURE_COMMA = re.compile(r"^\d+,(?:\d{1,2}|\d{4,})$|^0,\d+$|^,\d+$|\.\d{3}.*,|\.\d{3}\.", re.ASCII)
-_SURE_POINT = re.compile(r"^\d+\.(?:\d{1,2}|\d{4,})$|^0\.\d+$|^\.\d+$|,\d{3}.*\.|,\d{3},", re.ASCII)
-_AMBIGUOUS_DOT = re.compile(r"^\d{1,3}(?:\.\d{3})+$", re.ASCII)
-#: Upper limits of plausible values, per column: larger ones are typing slips, not campaigns.
-LIMITS = {"followers": 1e10, "cost_per_post": 1e12, "expected_engagement": 1e12, "total_budget": 1e12,
-          "max_posts": 1000, "min_posts": 1000}
-#: How a planner may write the decimal_separator setting.
-_SEPARATOR_WORDS = {".": ".", "point": ".", "dot": ".", "decimal point": ".", ",": ",", "comma": ",",
-                    "decimal comma": ","}
-#: The decimal separator set by the Budget sheet or the command line for the workbook being read
-#: (None: found per column).
-_DECIMAL = contextvars.ContextVar("decimal_separator", default=None)
-#: Currency symbols met in money cells during one validation: symbol -> the first cell carrying it.
-_CURRENCIES = contextvars.ContextVar("currencies", default=None)
-#: What str.strip removes from ASCII text.
-_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if c.isspace())
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-#: Joins handles to be keyed in one text (:func:`identity_keys`); a handle holding it is keyed on its own.
-_KEY_SEPARATOR = "\x00"
-_LEADING_ATS = re.compile(_KEY_SEPARATOR + "@+")
-_MULTIPLIER = {"k": 1e3, "m": 1e6, "b": 1e9}
-#: Cells sampled to guess whether a text column has few distinct values.
-_SAMPLE = 1000
-#: What pandas' infer_dtype calls a column whose every cell is an int or float (never a bool).
-_NUMBERS_ONLY = ("floating", "integer", "mixed-integer-float")
-
-
 class _NotATable(Problem):
     """The Creators header was not found (for CSV input: the file is likely not a table at all)."""
-
-
-@dataclass
-class ParsedColumn:
-    """A column parsed to floats: values, which were blank, which were percent strings."""
-
-    values: np.ndarray
-    blank: np.ndarray
-    percent: np.ndarray
-    bad: np.ndarray  # why each unparseable cell was refused ("" when fine); may be read-only
-    currency: Optional[np.ndarray] = None  # the symbol each text cell carried ("" none); None: no text cells
-
-
-#: The reason every cell of a column of numbers only shares: none.
-_NOTHING_REFUSED = np.array("", dtype=object)
-_NOT_FINITE = "is too large to be a number the planner can use (infinite); type the value itself"
 
 
 @dataclass
@@ -133,318 +91,6 @@ class Validation:
     sources: dict = field(default_factory=dict)  # setting -> "input" / "default" / "command line"
     counts: dict = field(default_factory=dict)
     tier_conversion: dict = field(default_factory=dict)  # Tiers sheet: tier -> conversion_rate
-
-
-def parse_numbers(values) -> ParsedColumn:
-    """Parse a column of cells as numbers, in bulk.
-
-    A column of numbers only (the usual Excel column) is converted in one
-    step. Otherwise number cells are converted together, each distinct text
-    is parsed once, and only the remaining cells (dates, booleans, blanks of
-    other kinds) are looked at one by one.
-
-    Parameters
-    ----------
-    values : sequence
-        Raw cell values (numbers, text, None).
-
-    Returns
-    -------
-    ParsedColumn
-        NaN where blank or bad; ``bad`` holds the reason for each refused cell.
-    """
-    cells = _cells(values)
-    n = len(cells)
-    percent = np.zeros(n, bool)
-    if pd.api.types.infer_dtype(cells, skipna=False) in _NUMBERS_ONLY:
-        out = cells.astype(float)
-        if np.isinf(out).any():
-            bad = np.full(n, "", dtype=object)
-            bad[np.isinf(out)] = _NOT_FINITE
-            out[np.isinf(out)] = np.nan
-            return ParsedColumn(out, np.isnan(out) & (bad == ""), percent, bad)
-        # Nothing refused: every cell's reason is one shared "" (a read-only view), not a column of them.
-        return ParsedColumn(out, np.isnan(out), percent, np.broadcast_to(_NOTHING_REFUSED, n))
-    out = np.full(n, np.nan)
-    blank = np.zeros(n, bool)
-    bad = np.full(n, "", dtype=object)
-    is_number, is_text = _type_masks(cells, _is_number_type, lambda kind: kind is str)
-    numbers = np.flatnonzero(is_number)
-    out[numbers] = cells[numbers].astype(float)
-    blank[numbers] = np.isnan(out[numbers])
-    infinite = numbers[np.isinf(out[numbers])]
-    bad[infinite] = _NOT_FINITE
-    out[infinite] = np.nan
-    texts = np.flatnonzero(is_text)
-    if len(texts):
-        codes, distinct = pd.factorize(cells[texts])
-        parsed = _parse_texts(distinct)
-        out[texts] = parsed.values[codes]
-        blank[texts] = parsed.blank[codes]
-        percent[texts] = parsed.percent[codes]
-        bad[texts] = parsed.bad[codes]
-        currency = np.full(n, "", dtype=object)
-        currency[texts] = parsed.currency[codes]
-    else:
-        currency = None
-    other = np.flatnonzero(~is_number & ~is_text)
-    blank[other] = pd.isna(cells[other])
-    bad[other[~blank[other]]] = "is not a number (a date or true/false was found)"
-    return ParsedColumn(out, blank, percent, bad, currency)
-
-
-def _parse_texts(texts: np.ndarray) -> ParsedColumn:
-    """Parse text cells (str only) as numbers: ``12.5K``, ``$1,200``, ``3.5%``, ``1.200,50 €``, ...
-
-    The decimal separator is the workbook's ``decimal_separator`` when set; otherwise the
-    column's own cells decide it ("3,5" or "1.200,50" show a decimal comma, "3.5" or
-    "1,200.50" a decimal point). A column showing both is refused, and so is "1.200" in a
-    column with no evidence either way (1.2 or 1,200?).
-    """
-    n = len(texts)
-    out = np.full(n, np.nan)
-    percent = np.zeros(n, bool)
-    bad = np.full(n, "", dtype=object)
-    text = pd.Series(texts, dtype=object).astype(str).str.replace("\u00a0", "", regex=False).str.strip()
-    blank = (text == "").to_numpy()
-    parts = text.str.extract(_NUMBER)
-    matched = parts["num"].notna().to_numpy() & ~blank
-    digits = parts["num"].fillna("")
-    signs = parts["sign"].fillna("") + parts["sign2"].fillna("")
-    single_sign = (signs.str.len() <= 1).to_numpy(bool)
-    one_currency = (parts["cur"].isna() | parts["cur2"].isna()).to_numpy(bool)
-    negative = (signs.str.count("-") % 2 == 1).to_numpy(bool)
-    separator, mixed = _decimal_separator(digits[matched])
-    form = _COMMA_FORM if separator == "," else _POINT_FORM
-    formed = digits.str.match(form).to_numpy(bool)
-    ambiguous = np.zeros(n, bool) if separator is not None else digits.str.match(_AMBIGUOUS_DOT).to_numpy(bool)
-    separated = digits.str.contains(r"[.,]").to_numpy(bool)
-    good = matched & formed & single_sign & one_currency & ~ambiguous & ~(separated & mixed)
-    plain = digits.str.replace("." if separator == "," else ",", "", regex=False)
-    if separator == ",":
-        plain = plain.str.replace(",", ".", regex=False)
-    number = pd.to_numeric(plain, errors="coerce").to_numpy(float)
-    suffix = parts["suffix"].fillna("").str.lower().to_numpy(object)
-    multiplier = np.ones(n)
-    for letter, factor in _MULTIPLIER.items():
-        multiplier[suffix == letter] = factor
-    number = number * multiplier * np.where(negative, -1.0, 1.0)
-    good &= np.isfinite(number)
-    out[good] = number[good]
-    percent[good] = suffix[good] == "%"
-    for j in np.flatnonzero(~good & ~blank):
-        upper = text.iat[j].upper()
-        if upper in _ERROR_CELLS:
-            bad[j] = f"the cell shows the error {upper}; fix the formula or type the value"
-        elif any(ch.isdigit() and not ch.isascii() for ch in text.iat[j]):
-            bad[j] = "holds digits other than 0-9; type the number with the digits 0-9"
-        elif matched[j] and not single_sign[j]:
-            bad[j] = "has more than one sign; write a single number such as -5 or 5"
-        elif matched[j] and not one_currency[j]:
-            bad[j] = "has two currency symbols; write one, e.g. $1,200 or 1.200 €"
-        elif matched[j] and mixed and separated[j]:
-            bad[j] = ("this column mixes decimal commas (3,5) and decimal points (3.5); write every number one "
-                      "way, or set decimal_separator on the Budget sheet ('.' or ',')")
-        elif matched[j] and ambiguous[j]:
-            shown = digits.iat[j]
-            bad[j] = (f"could be {float(shown):g} or {int(shown.replace('.', '')):,} (is '.' a decimal point or a "
-                      "thousands separator?); write it without a separator, or set decimal_separator on the "
-                      "Budget sheet ('.' or ',', or pass --decimal-comma)")
-        elif matched[j] and formed[j]:
-            bad[j] = _NOT_FINITE
-        elif matched[j] and separator == ",":
-            bad[j] = "with a decimal comma, thousands are grouped in threes by dots (1.200 or 1.200,50)"
-        elif matched[j] and "," in digits.iat[j]:
-            bad[j] = "thousands separators must group digits in threes (1,200 or 1,200.50)"
-        else:
-            bad[j] = "is not a number (write e.g. 12500, 12.5K, $1,200 or 3.5%)"
-    currency = parts["cur"].fillna(parts["cur2"]).fillna("").to_numpy(object)
-    return ParsedColumn(out, blank, percent, bad, currency)
-
-
-def _decimal_separator(digits: pd.Series):
-    """(separator, mixed) for a column's number texts: the workbook's setting, else what the column shows."""
-    chosen = _DECIMAL.get()
-    if chosen is not None:
-        return chosen, False
-    comma = bool(digits.str.contains(_SURE_COMMA).any()) if len(digits) else False
-    point = bool(digits.str.contains(_SURE_POINT).any()) if len(digits) else False
-    if comma and point:
-        return None, True
-    return ("," if comma else "." if point else None), False
-
-
-def clean_text(values) -> np.ndarray:
-    """Cells as trimmed text: numbers without '.0', None as ''.
-
-    Text is NFC-normalised, with non-breaking spaces made plain spaces. A text
-    column with few distinct values (niche, platform) is cleaned once per
-    value; other text in bulk (:func:`_clean_texts`); cells that are not text
-    one by one.
-    """
-    cells = _cells(values)
-    if _few_distinct(cells):
-        distinct = set(cells)
-        # A set merges equal cells, and 1.0 == 1 == True: per distinct value only when every
-        # value is text (text never equals a cell of another kind).
-        if all(isinstance(value, str) for value in distinct):
-            return _per_distinct(_clean_cell, cells, distinct)
-    if pd.api.types.infer_dtype(cells, skipna=False) == "string":
-        return _clean_texts(cells)
-    (is_text,) = _type_masks(cells, lambda kind: issubclass(kind, str))
-    out = np.empty(len(cells), dtype=object)
-    out[is_text] = _clean_texts(cells[is_text])
-    rest = np.flatnonzero(~is_text)
-    out[rest] = _object_array(_clean_cell(value) for value in cells[rest])
-    return out
-
-
-def _clean_texts(texts: np.ndarray) -> np.ndarray:
-    """Text cells (str only) cleaned as :func:`clean_text` does.
-
-    ASCII text, by far the most common, holds nothing that NFC or the
-    non-breaking space rule would change, so it is only trimmed, with one C
-    call per cell, or not at all when the whole column holds no whitespace
-    (the texts are then returned as they are); the rest is cleaned one by one.
-    """
-    joined = "".join(texts)
-    if joined.isascii():
-        if not any(space in joined for space in _ASCII_SPACES):
-            return texts  # nothing to trim: the usual handle column
-        return _vectorised(str.strip, texts)
-    is_ascii = _vectorised(str.isascii, texts).astype(bool)
-    out = np.empty(len(texts), dtype=object)
-    out[is_ascii] = _vectorised(str.strip, texts[is_ascii])
-    rest = np.flatnonzero(~is_ascii)
-    out[rest] = _object_array(_clean_cell(text) for text in texts[rest])
-    return out
-
-
-def _few_distinct(cells: np.ndarray) -> bool:
-    """Whether the first cells repeat enough that working once per distinct value pays off.
-
-    Only a guess at speed: either way gives the same result.
-    """
-    sample = cells[:_SAMPLE].tolist()
-    return len(set(sample)) * 10 <= len(sample)
-
-
-def _clean_cell(value) -> str:
-    """One cell as trimmed text (see :func:`clean_text`)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").strip()
-
-
-def identity_keys(handles) -> np.ndarray:
-    """Handles as compared for duplicates: NFKC, case-folded, no '@', no invisible spaces.
-
-    ASCII handles, nearly always the whole column, are keyed all at once, with
-    a few C calls over the column joined into one text (see
-    :func:`_ascii_keys`); any others one by one.
-
-    Parameters
-    ----------
-    handles : sequence of str
-        Cleaned handles (:func:`clean_text`).
-
-    Returns
-    -------
-    list of str
-        One key per handle (a list: a set of them, the usual duplicate test, is built faster from one).
-    """
-    handles = _cells(handles)
-    joined = _KEY_SEPARATOR.join(handles)
-    if joined.isascii() and joined.count(_KEY_SEPARATOR) == len(handles) - 1:
-        return _ascii_keys(joined)
-    keys = np.empty(len(handles), dtype=object)
-    in_bulk = _vectorised(_keyed_in_bulk, handles).astype(bool)
-    if in_bulk.any():
-        keys[in_bulk] = _object_array(_ascii_keys(_KEY_SEPARATOR.join(handles[in_bulk])))
-    rest = np.flatnonzero(~in_bulk)
-    keys[rest] = _object_array(_identity_key(handle) for handle in handles[rest])
-    return keys.tolist()
-
-
-def _keyed_in_bulk(handle: str) -> bool:
-    """Whether :func:`_ascii_keys` may key this handle: ASCII, without the separator."""
-    return handle.isascii() and _KEY_SEPARATOR not in handle
-
-
-def _ascii_keys(joined: str) -> list:
-    """Keys of ASCII handles joined by the separator: :func:`_identity_key`'s steps, each one C call for them all.
-
-    For ASCII, NFKC changes nothing and casefold is lower; of the characters
-    removed only the whitespace is ASCII, and the separator is not whitespace,
-    so removing it all at once leaves each handle's boundaries in place.
-    """
-    text = (_KEY_SEPARATOR + "".join(joined.split()).lower()).replace(_KEY_SEPARATOR + "@", _KEY_SEPARATOR)
-    if _KEY_SEPARATOR + "@" in text:  # rare handles starting '@@': a regular expression, slower, for what is left
-        text = _LEADING_ATS.sub(_KEY_SEPARATOR, text)
-    return text[1:].split(_KEY_SEPARATOR)
-
-
-def _identity_key(handle: str) -> str:
-    """One handle's key (see :func:`identity_keys`)."""
-    text = unicodedata.normalize("NFKC", handle)
-    text = re.sub(r"[\u200b\u200c\u200d\u2060\ufeff\u00a0\s]", "", text).casefold()
-    return text.lstrip("@")
-
-
-def _cells(values) -> np.ndarray:
-    """Cells as a one-dimensional object array (not copied when they are one already)."""
-    if isinstance(values, pd.Series):
-        return values.to_numpy(dtype=object)
-    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
-        return values
-    return _object_array(values)
-
-
-def _object_array(items) -> np.ndarray:
-    """Items as a one-dimensional object array, each kept as it is (a string or tuple never becomes a row)."""
-    return np.fromiter(items, dtype=object)
-
-
-def _vectorised(method, cells: np.ndarray) -> np.ndarray:
-    """method(cell) for every cell, as an object array: one loop in C, with no Python frame per cell for a builtin."""
-    return np.frompyfunc(method, 1, 1)(cells)
-
-
-def _type_masks(cells: np.ndarray, *tests) -> list:
-    """One boolean mask per test on the cells' types; each distinct type is tested once."""
-    codes, kinds = pd.factorize(_vectorised(type, cells))
-    return [np.array([test(kind) for kind in kinds], dtype=bool)[codes] for test in tests]
-
-
-def _is_number_type(kind) -> bool:
-    """Cells of this type are numbers: int, float or a numpy number, but not a boolean."""
-    return issubclass(kind, (int, float, np.number)) and not issubclass(kind, (bool, np.bool_))
-
-
-def _per_distinct(func, texts, distinct=None) -> np.ndarray:
-    """func(text) for every cell of a text column, computed once per distinct text (most columns hold few).
-
-    A dict finds each cell's result: text hashes are cached in the text, so
-    this beats factorize, which hashes every cell again. ``distinct``, the
-    set of the texts, when the caller has it already.
-    """
-    texts = _cells(texts)
-    results = {text: func(text) for text in (set(texts) if distinct is None else distinct)}
-    return _vectorised(results.__getitem__, texts)
-
-
-def _count_control(texts: np.ndarray) -> int:
-    """How many texts hold a control character.
-
-    Printable text holds none, so when the whole column joined is printable
-    (the usual case; one C scan) no text is searched. A column of few
-    distinct texts joins only those.
-    """
-    if "".join(set(texts) if _few_distinct(texts) else texts).isprintable():
-        return 0
-    return sum(bool(_CONTROL.search(text)) for text in texts)
 
 
 class _Collector:
@@ -521,7 +167,7 @@ def _fraction_column(table, column, collector, warnings, *, sheet_label):
 
 def _note_currencies(parsed: ParsedColumn, sheet, rows, column, raw) -> None:
     """Remember the first cell of each currency symbol a money column carries."""
-    seen = _CURRENCIES.get()
+    seen = CURRENCIES.get()
     if seen is None or parsed.currency is None:
         return
     for symbol in pd.unique(parsed.currency):
@@ -532,7 +178,7 @@ def _note_currencies(parsed: ParsedColumn, sheet, rows, column, raw) -> None:
 
 def _currency(settings, report, problems: list):
     """The campaign's currency: the currency setting, else the one symbol money cells carry; mixed is an error."""
-    seen = _CURRENCIES.get()
+    seen = CURRENCIES.get()
     chosen = settings.currency if settings is not None and report.sources.get("currency") != "default" else None
     symbols = list(seen)
     if len(symbols) > 1:
@@ -571,13 +217,13 @@ def validate(raw: RawWorkbook, budget_override=None, overrides=None):
     ------
     InputError
     """
-    token = _DECIMAL.set((overrides or {}).get("decimal_separator") or _separator_setting(raw))
-    seen = _CURRENCIES.set({})
+    token = DECIMAL.set((overrides or {}).get("decimal_separator") or _separator_setting(raw))
+    seen = CURRENCIES.set({})
     try:
         return _validate(raw, budget_override, overrides)
     finally:
-        _DECIMAL.reset(token)
-        _CURRENCIES.reset(seen)
+        DECIMAL.reset(token)
+        CURRENCIES.reset(seen)
 
 
 def _separator_setting(raw: RawWorkbook):
@@ -585,7 +231,7 @@ def _separator_setting(raw: RawWorkbook):
     rows, _, _ = _sheet_rows(raw, "budget")
     for row in rows or ():
         if len(row) > 1 and normalise_header(row[0]) == "decimal_separator":
-            return _SEPARATOR_WORDS.get(clean_text([row[1]])[0].casefold())
+            return SEPARATOR_WORDS.get(clean_text([row[1]])[0].casefold())
     return None
 
 
@@ -702,20 +348,20 @@ def _creators(raw: RawWorkbook, tiers, report: Validation, settings=None, custom
     with np.errstate(invalid="ignore"):
         c.each(min_posts > max_posts, "min_posts", min_raw, "min_posts is above max_posts; lower it or raise max_posts")
 
-    include = _per_distinct(str.casefold, clean_text(table["include"])) if "include" in table else np.full(len(table), "", object)
+    include = per_distinct(str.casefold, clean_text(table["include"])) if "include" in table else np.full(len(table), "", object)
     include = np.where(np.isin(include, ["must include", "must-include", "must_include"]), MUST, include)
     c.each(~np.isin(include, ["", MUST, EXCLUDE]), "include", include, "write 'must', 'exclude' or leave blank")
     c.each((include == MUST) & (max_posts < 1), "include", include, "a must-include creator needs max_posts of at least 1")
 
     platform = clean_text(table["platform"]) if "platform" in table else np.full(len(table), "", object)
-    controls = sum(_count_control(column) for column in (creator, niche, platform))
+    controls = sum(count_control(column) for column in (creator, niche, platform))
     if controls:
         report.warnings.append(
             f"{name}: {controls} text cells hold control characters; the report shows them as spaces"
         )
     tier_cells = clean_text(table["tier"]) if "tier" in table else np.full(len(table), "", object)
     by_name = {band.name.casefold(): band.name for band in tiers}
-    tier = _per_distinct(lambda cell: by_name.get(cell.casefold(), cell), tier_cells)
+    tier = per_distinct(lambda cell: by_name.get(cell.casefold(), cell), tier_cells)
     c.each((tier_cells != "") & ~np.isin(tier, [b.name for b in tiers]), "tier", tier_cells,
            f"unknown tier; use one of {', '.join(b.name for b in tiers)} (or edit the Tiers sheet)")
     derived = tier_of(np.nan_to_num(followers.values), tiers)
@@ -727,7 +373,7 @@ def _creators(raw: RawWorkbook, tiers, report: Validation, settings=None, custom
     shown = {(row, sheet.headers.get(col, col)) for row, col in formula_cells}
     # A totals row under the creators is told as one thing to delete, not as a creator with odd values.
     # Handles are nearly all distinct: the pattern's own match over the column, no dict of a million texts (7x faster).
-    totals = _vectorised(_TOTALS.match, creator).astype(bool)
+    totals = vectorised(_TOTALS.match, creator).astype(bool)
     totals_rows = {int(sheet.rows[i]) for i in np.flatnonzero(totals)}
     problems += [p for p in c.problems if (p.row, p.column) not in shown and p.row not in totals_rows]
     problems += [
@@ -1011,7 +657,7 @@ def _nothing_visible(texts: np.ndarray) -> np.ndarray:
     joined = "".join(texts)
     if joined.isascii() and joined.isprintable():
         return np.zeros(len(texts), bool)
-    return _per_distinct(lambda text: text != "" and not any(_visible(ch) for ch in text), texts).astype(bool)
+    return per_distinct(lambda text: text != "" and not any(_visible(ch) for ch in text), texts).astype(bool)
 
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
@@ -1019,7 +665,7 @@ def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
     keys = identity_keys(creator)
     if len(set(keys)) == len(keys):  # the usual case, told by a set faster than by factorize
         return
-    codes, _ = pd.factorize(_object_array(keys))
+    codes, _ = pd.factorize(object_array(keys))
     counts = np.bincount(codes)
     repeated = (counts[codes] > 1) & (creator != "")
     # Row indices grouped by key (ascending within a key) so each key's rows are one slice, not a scan of the column.
@@ -1160,9 +806,9 @@ def _setting_value(key, cell, sheet, row):
         text = clean_text([cell])[0].casefold()
         if text == "":
             return None, None
-        if text not in _SEPARATOR_WORDS:
+        if text not in SEPARATOR_WORDS:
             return problem("must be '.' (1,200.50) or ',' (1.200,50)")
-        return _SEPARATOR_WORDS[text], None
+        return SEPARATOR_WORDS[text], None
     if key == "currency":
         text = clean_text([cell])[0]
         if text == "":
@@ -1369,7 +1015,7 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
         for value in distinct:
             spelling.setdefault(value.casefold(), value)
         if len(spelling) < len(distinct):  # usually every value is spelled one way: nothing to rewrite
-            creators[dimension] = _per_distinct(lambda value: spelling[value.casefold()], column)
+            creators[dimension] = per_distinct(lambda value: spelling[value.casefold()], column)
         empty = []
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
@@ -1409,17 +1055,15 @@ def read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
     InputError
         With every problem found on the sheet.
     """
-    token = _DECIMAL.set(campaign.settings.decimal_separator)
+    token = DECIMAL.set(campaign.settings.decimal_separator)
     try:
         return _read_scenarios(raw, campaign)
     finally:
-        _DECIMAL.reset(token)
+        DECIMAL.reset(token)
 
 
 def _read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
     """:func:`read_scenarios` with the workbook's decimal separator in place."""
-    from planner.scenarios import BUILTIN_MIXES, Scenario
-
     rows, name, formulas = _sheet_rows(raw, "scenarios")
     if rows is None or not any(any(v not in (None, "") for v in r) for r in rows):
         return []

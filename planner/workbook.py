@@ -36,6 +36,7 @@ from pathlib import Path
 
 from planner import guard, plain_xlsx
 from planner.errors import InputError, Problem, damage_in_words
+from planner.numbers import clean_text, parse_numbers
 
 guard.harden_xml()
 
@@ -869,8 +870,6 @@ def _first_difference(left, right):
     ``48.5M`` equals ``48500000`` and ``1,200`` equals ``1200``).
     """
     import numpy as np
-
-    from planner.validate import clean_text, parse_numbers  # the one number reader; imported late (validate imports us)
 
     if not len(left):
         return None

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from planner.pipeline import load_campaign
-from planner.validate import CREATOR_REQUIRED, _clean_cell, _identity_key, clean_text, identity_keys, parse_numbers
+from planner.numbers import _clean_cell, _identity_key, clean_text, identity_keys, parse_numbers
+from planner.validate import CREATOR_REQUIRED
 from planner.workbook import read_input, table_from_rows
 from tests.conftest import creator, run_cli, write_workbook
 from tests.knapsack_instances import shared_data_dir
