@@ -81,7 +81,9 @@ class CustomRule:
             whose = f"{noun}{weighted}" + (f" of creators with {scope}" if scope else "")
             text = f"{whose} {bound} {share} of the plan's {noun}{per}"
         elif self.measure == "spend":
-            text = f"spend of {bound} {limit:,.2f}{weighted}{per}"
+            text = f"spend {bound} {limit:,.2f}{weighted}{per}"
+            if scope:
+                text += f" ({scope})"
         else:
             amount = f"{limit:,.0f}" if float(limit).is_integer() else f"{limit:,.6g}"
             if limit == 1 and noun in ("creators", "posts", "conversions"):

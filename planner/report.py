@@ -466,10 +466,12 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
         ("Rules the rule-of-thumb plan breaks",
          "; ".join(plan.baseline_violations) if plan.baseline_violations else "none", None),
     ]
-    rows = [(in_objective(label), in_objective(value) if fmt is None else value, fmt) for label, value, fmt in rows]
+    # The planner's own words name the objective; rule descriptions and handles stay as written.
+    own = {"Against the rule of thumb"}
+    rows = [(in_objective(label), in_objective(value) if label in own else value, fmt) for label, value, fmt in rows]
     rows += _other_metrics(campaign, plan)
     rows.append(_range_row(plan))
-    limits = [in_objective(sentence) for sentence in _limit_sentences(plan)]
+    limits = _limit_sentences(plan)
     rows += [("What limits the plan" if k == 0 else "", sentence, None) for k, sentence in enumerate(limits)]
     explanation = plan.explanation or {}
     costs = explanation.get("costs")
@@ -595,7 +597,7 @@ def _limit_sentences(plan: Plan) -> list:
             gain = priced.loc[rule.rule, "engagement_gain"]
             step = priced.loc[rule.rule, "step"]
             if isinstance(gain, (int, float)) and math.isfinite(gain):
-                text += f"; loosening it ({step}) would add about {gain:,.0f} engagement"
+                text += in_objective(f"; loosening it ({step}) would add about {gain:,.0f} engagement")
         sentences.append(text + ".")
     return sentences or ["No rule holds the plan back: every creator worth booking is booked as often as allowed."]
 

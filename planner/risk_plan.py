@@ -96,9 +96,15 @@ def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
     objective = search.best_value
     bound = objective if bound is None else max(bound, objective)
     found_gap = max(0.0, (bound - objective) / max(abs(objective), 1e-10))
-    status = Status.OPTIMAL if found_gap <= gap else Status.FEASIBLE
+    status = Status.OPTIMAL if bound - objective <= _room(gap, objective) else Status.FEASIBLE
     outcome = SolveOutcome(status, objective, bound, found_gap, seconds, solver_version("highs"), gap)
     return program.posts(search.best), outcome
+
+
+def _room(gap: float, value: float) -> float:
+    """How far below the bound a plan may be and still count as proven: the gap, and never less than
+    the solver's own precision (with mip_gap 0 an exact tie is all the arithmetic can show)."""
+    return max(gap, 1e-9) * max(abs(value), 1.0)
 
 
 class _Search:
@@ -199,8 +205,10 @@ class _Search:
                 bound = info.mip_dual_bound if bound is None else min(bound, info.mip_dual_bound)
             if self.best is None or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return bound  # out of time (or no plan at all)
-            if bound is not None and bound - self.best_value <= gap * abs(self.best_value):
+            if bound is not None and bound - self.best_value <= _room(gap, self.best_value):
                 return bound
+            if any(np.array_equal(cut, known) for known in self.cuts):
+                return bound  # the plan's worst samples are already a row: nothing left to tighten
             self.cuts.append(cut)
             self._add(cut)
 

@@ -473,7 +473,10 @@ def _summary(ws, results, everything, table: pd.DataFrame, title: str, identity:
         if result.plan is None:
             reason = f"{_status_words(result)}. {_client_reason(result)}".rstrip(". ") + "."
             rows.append((f"No plan: {result.scenario.name}", reason, None))
-    rows = [(in_objective(label), in_objective(value) if isinstance(value, str) else value, fmt) for label, value, fmt in rows]
+    # The planner's own sentences name the objective; scenario and rule names stay as written.
+    own = ("Most engagement", "Lowest cost per engagement", "Frontier")
+    rows = [(in_objective(label), in_objective(value) if label.startswith(own) and isinstance(value, str) else value, fmt)
+            for label, value, fmt in rows]
     _key_values(ws, rows, first_row)
     ws.column_dimensions["A"].width = 42
     ws.column_dimensions["B"].width = 72

@@ -243,7 +243,7 @@ def _validate(raw: RawWorkbook, budget_override, overrides):
     problems += setting_problems
     tiers, groups, group_problems = _group_sheets(raw, report)
     problems += group_problems
-    custom_rows, custom_problems = _custom_sheet(raw)
+    custom_rows, custom_problems = _custom_sheet(raw, report.warnings)
     problems += custom_problems
     creators, extra, creator_problems = _creators(raw, tiers, report, settings, custom_rows)
     if raw.kind == "csv" and creators is None and any(isinstance(p, _NotATable) for p in creator_problems):
@@ -434,7 +434,7 @@ def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Valid
     if "conversion_rate" in table:
         conversion, _ = _fraction_column(table, "conversion_rate", c, report.warnings, sheet_label=sheet)
     if report.tier_conversion:
-        by_tier = creators["tier"].map(report.tier_conversion).to_numpy(float)
+        by_tier = creators["tier"].str.casefold().map(report.tier_conversion).to_numpy(float)
         conversion = by_tier if conversion is None else np.where(np.isnan(conversion), by_tier, conversion)
     if c.problems:
         return c.problems
@@ -492,7 +492,7 @@ def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Valid
     return problems + c.problems
 
 
-def _custom_sheet(raw: RawWorkbook) -> tuple:
+def _custom_sheet(raw: RawWorkbook, warnings: list) -> tuple:
     """The optional Custom rules sheet, read row by row: ([parsed row], problems)."""
     rows, name, formulas = _sheet_rows(raw, "custom_rules")
     if rows is None or not any(any(v not in (None, "") for v in r) for r in rows):
@@ -514,7 +514,7 @@ def _custom_sheet(raw: RawWorkbook) -> tuple:
     weight = clean_text(table["weight_column"]) if "weight_column" in table else np.full(len(table), "", object)
     bounds = {col: _number_column(table, col, c, required=False, minimum=None)[0].values for col in ("min", "max")}
     for col in ("min_share", "max_share"):
-        bounds[col] = _fraction_column(table, col, c, [], sheet_label=name)[0]
+        bounds[col] = _fraction_column(table, col, c, warnings, sheet_label=name)[0]
     c.each(rule == "", "rule", rule, "rule name is blank; name every rule (it names the rule on the Rules sheet)")
     folded = pd.Series([r.casefold() for r in rule])
     c.each(folded.duplicated(keep=False).to_numpy() & (rule != ""), "rule", rule, "rule name given twice; rename one")
@@ -535,7 +535,8 @@ def _custom_sheet(raw: RawWorkbook) -> tuple:
     for i in range(len(table)):
         condition = _where(where[i])
         if condition is None:
-            c.add(i, "where", where[i], "write 'column = value' or 'column in (a, b, c)', or leave blank for every creator")
+            c.add(i, "where", where[i], "write 'column = value' or 'column in (a, b, c)' (no other comparison), or "
+                                        "leave blank for every creator")
             condition = (None, ())
         parsed.append({
             "name": rule[i], "measure": normalise_header(measure[i]), "measure_column": measure[i],
@@ -556,6 +557,8 @@ def _where(text: str):
     """('column', (values,)) of a where cell; (None, ()) when blank; None when it cannot be read."""
     if text.strip() == "":
         return None, ()
+    if re.search(r"[!<>]|==", text):
+        return None  # only equality and membership: != or >= read as = would plan on the wrong creators
     match = _WHERE_IN.match(text)
     if match:
         values = tuple(v.strip().strip("'\"").strip() for v in match.group(2).split(","))
@@ -958,7 +961,7 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
             tiers = _tier_bands(table, group, c)
             if "conversion_rate" in table:
                 rates, _ = _fraction_column(table, "conversion_rate", c, report.warnings, sheet_label=name)
-                report.tier_conversion = {g: r for g, r in zip(group, rates.tolist()) if g != "" and r == r}
+                report.tier_conversion = {g.casefold(): r for g, r in zip(group, rates.tolist()) if g != "" and r == r}
         for col in table.columns:
             if col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_") and not (dimension == "niche" and col == "weight") and not (dimension == "tier" and col == "conversion_rate"):
                 report.warnings.append(f"{name}: column '{sheet.headers[col]}' is not a rule column; ignored")

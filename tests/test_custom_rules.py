@@ -202,6 +202,8 @@ def test_a_custom_rule_that_cannot_hold_is_named_by_the_diagnosis(tmp_path):
     (["r", "agency", None, None, None, None, 5, None, None], "measure", "is a text column"),
     (["r", "creators", None, "agency = Nobody", None, None, 1, None, None], "where", "no creator has agency = Nobody"),
     (["r", "creators", None, "agency", None, None, 1, None, None], "where", "write 'column = value'"),
+    (["r", "creators", None, "agency != Acme", None, None, 1, None, None], "where", "(no other comparison)"),
+    (["r", "creators", None, "max_posts >= 2", None, None, 1, None, None], "where", "(no other comparison)"),
     (["r", "spend", None, None, None, 500, 100, None, None], "max", "max is below min"),
     (["r", "spend", None, "team = x", None, None, 100, None, None], "where", "no Creators column 'team'"),
     (["r", "engagement", None, None, "agency", None, None, 0.5, None], "weight_column", "is not a numeric Creators column"),
@@ -311,3 +313,21 @@ def test_the_report_names_the_objective_and_shows_every_other_metric(tmp_path):
     assert run_cli("compare", workbook(tmp_path, "highs", name="c.xlsx"), "-o", compare, "--objective", "reach",
                    "--frontier-points", "1").exit_code == 0
     assert "Most reach" in key_values(compare, "Summary")
+
+
+def test_a_spend_rule_says_where_it_applies_and_tier_conversion_rates_match_without_case(tmp_path):
+    rows = [["food spend", "spend", None, "niche = food", None, None, 700, None, None]]
+    out = tmp_path / "plan.xlsx"
+    path = workbook(tmp_path, "highs", rows, objective="conversions")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    for row in wb["Tiers"].iter_rows(min_row=2, max_col=1):
+        row[0].value = row[0].value.upper()  # NANO, MICRO, MID: the creators' tiers are lower case
+    wb.save(path)
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    rules = read_table(out, "Rules").set_index("rule")
+    assert rules.at["custom_max:food spend", "description"] == "food spend: spend at most 700.00 (niche = food)"
+    best, _ = best_by_enumeration("conversions", [lambda posts: scoped("spend", where=lambda c: c[1] == "food")(posts) <= 700])
+    assert api_plan(path).plan.engagement == pytest.approx(best, rel=1e-9)
