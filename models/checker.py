@@ -211,7 +211,8 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
     target = settings.target_engagement
     engagement = float(plan_engagement(campaign, posts).sum())
     if target is not None:
-        rule("target_engagement", f"Expected engagement of at least {target:,.0f}", ">=", target, engagement, "engagement", 0, target)
+        noun = settings.objective
+        rule("target_engagement", f"Expected {noun} of at least {target:,.0f}", ">=", target, engagement, noun, 0, target)
 
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
     return CheckResult(violations, table, engagement, float(spend.sum()))

@@ -119,10 +119,10 @@ def loosen(campaign: Campaign, name: str):
         return apply_relaxation(campaign, name, limit + COUNT_STEP), "one creator more"
     if kind == CUSTOM + "min":
         lower = limit - max(abs(limit) * CUSTOM_STEP, 1.0)
-        return apply_relaxation(campaign, name, lower), f"-{CUSTOM_STEP:.0%} of the minimum"
+        return apply_relaxation(campaign, name, lower), f"minimum {limit:,.6g} -> {lower:,.6g}"
     if kind == CUSTOM + "max":
         higher = limit + max(abs(limit) * CUSTOM_STEP, 1.0)
-        return apply_relaxation(campaign, name, higher), f"+{CUSTOM_STEP:.0%} of the maximum"
+        return apply_relaxation(campaign, name, higher), f"maximum {limit:,.6g} -> {higher:,.6g}"
     return None
 
 

@@ -71,6 +71,10 @@ def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
     NoPlanInTimeError
     """
     settings = campaign.settings
+    if settings.objective not in ("engagement", "conversions"):
+        raise InputError(Problem("Budget", f"risk = cvar plans for the spread of engagement (or conversions); the "
+                                           f"objective {settings.objective} does not move with the engagement rate: "
+                                           "use risk = neutral"))
     if sigmas(campaign) is None:
         raise InputError(Problem("Budget", "risk = cvar needs uncertainty: add engagement_rate_low and "
                                            "engagement_rate_high columns, or an engagement_cv setting"))

@@ -270,7 +270,8 @@ def _validate(raw: RawWorkbook, budget_override, overrides):
     report.counts = {
         "creators": len(creators),
         "niches": creators["niche"].nunique(),
-        "rules": sum(1 for g in groups for v in (g.min_share, g.max_share, g.min_creators, g.max_creators) if v is not None),
+        "rules": sum(1 for g in groups for v in (g.min_share, g.max_share, g.min_creators, g.max_creators) if v is not None)
+        + sum(len(rule.bounds()) for rule in custom),
     }
     return campaign, report
 

@@ -79,7 +79,7 @@ _ENGAGEMENT = re.compile(r"\b([Ee])ngagements?\b(?! rate)")
 
 def set_objective(objective: str) -> None:
     """Name the objective in every header and sentence written from now on in this context."""
-    _OBJECTIVE.set(objective or "engagement")
+    _OBJECTIVE.set((objective or "engagement").strip().casefold())  # a column's name reads as a noun: "Cost per clicks"
 
 
 def in_objective(text: str) -> str:
