@@ -505,6 +505,10 @@ def _other_metrics(campaign: Campaign, plan: Plan) -> list:
         if metric == objective or column not in creators and not (metric == "engagement" and objective != "engagement"):
             continue
         values = creators[column if column in creators else "post_value"].to_numpy(float)
+        if np.isnan(values[plan.posts > 0]).any():
+            rows.append((f"Expected {metric} (not planned for)", f"not given for every booked creator (the input "
+                         f"gives no {metric} for some)", None))
+            continue
         total = float(np.nansum(engagement_of(plan.posts, values, campaign.settings.repeat_post_decay)))
         rows.append((f"Expected {metric} (not planned for)", total, COUNT))
     return rows

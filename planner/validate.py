@@ -612,6 +612,12 @@ def _custom_rules(rows: list, creators: pd.DataFrame) -> tuple:
                 problem(kind, bounds[kind], "a share needs where or weight_column (a share of the whole plan of itself "
                         "is always 100%)")
                 ok = False
+        shares = bounds["min_share"] is not None or bounds["max_share"] is not None
+        for named, shown in ((measure, row["measure_column"]), (weight, row["weight_shown"])):
+            if ok and shares and named in creators and named not in COUNTS and (creators[named].to_numpy(float) < 0).any():
+                problem("measure" if named == measure else "weight_column", shown,
+                        "has negative values; a share of the plan is only meaningful for values of 0 or more")
+                ok = False
         if ok:
             rules.append(CustomRule(row["name"], measure, row["per"], column, values, weight, bounds["min"],
                                     bounds["max"], bounds["min_share"], bounds["max_share"], row["row"]))
@@ -626,8 +632,9 @@ def _where_values(column: pd.Series, wanted: tuple) -> tuple:
     """(the column's values the where names, the names no creator has): text matched without case."""
     if _numeric(column):
         numbers = parse_numbers(list(wanted))
-        found = [float(v) for v, bad in zip(numbers.values, numbers.bad) if not bad and (column == v).any()]
-        unknown = [w for w, v, bad in zip(wanted, numbers.values, numbers.bad) if bad or not (column == v).any()]
+        values = np.where(numbers.percent, numbers.values / 100.0, numbers.values)  # 80% is 0.8, as the column holds it
+        found = [float(v) for v, bad in zip(values, numbers.bad) if not bad and np.isclose(column, v, rtol=1e-12).any()]
+        unknown = [w for w, v, bad in zip(wanted, values, numbers.bad) if bad or not np.isclose(column, v, rtol=1e-12).any()]
         return tuple(found), unknown
     spelled = {}
     for value in pd.unique(column):

@@ -209,6 +209,7 @@ def test_a_custom_rule_that_cannot_hold_is_named_by_the_diagnosis(tmp_path):
     (["r", "engagement", None, None, "agency", None, None, 0.5, None], "weight_column", "is not a numeric Creators column"),
     (["r", "spend", "week", None, None, None, 100, None, None], "per", "write 'post' (the default) or 'creator'"),
     (["r", "spend", None, None, None, None, None, None, None], "min", "gives no bound"),
+    (["r", "creators", None, "audience_us = 42%", None, None, 1, None, None], "where", "no creator has audience_us = 42%"),
 ])
 def test_a_bad_custom_rule_is_refused_naming_its_cell(tmp_path, row, column, words):
     out = tmp_path / "plan.xlsx"
@@ -331,3 +332,12 @@ def test_a_spend_rule_says_where_it_applies_and_tier_conversion_rates_match_with
     assert rules.at["custom_max:food spend", "description"] == "food spend: spend at most 700.00 (niche = food)"
     best, _ = best_by_enumeration("conversions", [lambda posts: scoped("spend", where=lambda c: c[1] == "food")(posts) <= 700])
     assert api_plan(path).plan.engagement == pytest.approx(best, rel=1e-9)
+
+
+def test_a_where_on_a_share_column_reads_a_percent_as_the_column_holds_it(tmp_path):
+    rows = [["top US", "creators", None, "audience_us in (80%, 0.9)", None, None, 1, None, None]]
+    result = api_plan(workbook(tmp_path, "highs", rows))
+    rule = result.campaign.custom[0]
+    assert sorted(rule.where_values) == [0.8, 0.9]
+    cap = lambda posts: scoped("creators", where=lambda c: c[6] in (0.8, 0.9))(posts) <= 1  # noqa: E731
+    assert result.plan.engagement == pytest.approx(best_by_enumeration("engagement", [cap])[0], rel=1e-9)
