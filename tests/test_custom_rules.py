@@ -210,6 +210,7 @@ def test_a_custom_rule_that_cannot_hold_is_named_by_the_diagnosis(tmp_path):
     (["r", "spend", "week", None, None, None, 100, None, None], "per", "write 'post' (the default) or 'creator'"),
     (["r", "spend", None, None, None, None, None, None, None], "min", "gives no bound"),
     (["r", "creators", None, "audience_us = 42%", None, None, 1, None, None], "where", "no creator has audience_us = 42%"),
+    (["r", "engagement", None, "niche = food", None, None, None, 0.6, 0.4], "max_share", "max_share is below min_share"),
 ])
 def test_a_bad_custom_rule_is_refused_naming_its_cell(tmp_path, row, column, words):
     out = tmp_path / "plan.xlsx"
@@ -341,3 +342,17 @@ def test_a_where_on_a_share_column_reads_a_percent_as_the_column_holds_it(tmp_pa
     assert sorted(rule.where_values) == [0.8, 0.9]
     cap = lambda posts: scoped("creators", where=lambda c: c[6] in (0.8, 0.9))(posts) <= 1  # noqa: E731
     assert result.plan.engagement == pytest.approx(best_by_enumeration("engagement", [cap])[0], rel=1e-9)
+
+
+def test_a_rule_name_given_twice_and_negative_values_under_a_share_are_refused(tmp_path):
+    rows = [{"creator": f"@c{i}", "niche": "food", "followers": 1000, "engagement_rate": 0.05, "cost_per_post": 10,
+             "score": [-1, 2, 3][i]} for i in range(3)]
+    rules = [CUSTOM_HEADER, ["Cap", "creators", None, None, None, None, 2, None, None],
+             ["cap", "spend", None, None, None, None, 20, None, None],
+             ["Score share", "score", None, "creator = @c1", None, None, None, 0.5, None]]
+    path = write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 100}, extra_sheets={"Custom rules": rules})
+    out = tmp_path / "out.xlsx"
+    result = run_cli("plan", path, "-o", out)
+    assert result.exit_code == 1 and not out.exists()
+    assert "rule name given twice; rename one" in result.output
+    assert "Custom rules, row 4, column 'measure', value \"score\": has negative values" in result.output
