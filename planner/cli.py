@@ -113,14 +113,6 @@ _objective = click.option("--objective", "objective", metavar="NAME",
                           help="What to maximise: engagement (default), reach, conversions, or a numeric Creators column.")
 
 
-def _objective_name(text):
-    """--objective as the Budget sheet's objective reads it: a metric's name, else the column as written."""
-    if text is None:
-        return None
-    folded = text.strip().casefold()
-    return folded if folded in ("engagement", "reach", "conversions") else text.strip()
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="campaign-planner")
@@ -157,7 +149,7 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
     _, result = plan_to_workbook(
         input_path, output_path, budget, solver, time_limit, gap, target_engagement, explain, raw,
         started=started, decimal_separator=decimal_separator, client_copy=client_copy, risk=risk and risk.lower(),
-        objective=_objective_name(objective),
+        objective=objective,
     )
     click.echo(f"Plan written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     click.echo(f"  status:      {result.outcome.describe()}")
@@ -266,7 +258,7 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (sweep_scenarios(amounts, lines, mix_share), []), title,
             budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver, time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator, client_copy=client_copy, objective=_objective_name(objective),
+            decimal_separator=decimal_separator, client_copy=client_copy, objective=objective,
         )
     click.echo(f"Sweep written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)
@@ -306,7 +298,7 @@ def compare(input_path, output_path, mixes, mix_share, budget, target_engagement
         results = scenarios_to_workbook(
             input_path, output_path, make, "Mix comparison", budget=budget, solver=solver,
             time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
-            decimal_separator=decimal_separator, client_copy=client_copy, objective=_objective_name(objective),
+            decimal_separator=decimal_separator, client_copy=client_copy, objective=objective,
         )
     click.echo(f"Comparison written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
     _scenario_summary(results)

@@ -39,13 +39,22 @@ def multipliers(campaign: Campaign, samples: int, seed: int) -> np.ndarray:
     return np.exp(z * sigma - 0.5 * sigma * sigma)
 
 
+def worst_weights(values: np.ndarray, level: float) -> np.ndarray:
+    """Each sample's weight in the mean of the worst ``level`` share: 1 for the worst floor(level S),
+    the fraction left for the next one, 0 for the rest (divide by level S for the mean)."""
+    k = level * len(values)
+    whole = int(math.floor(k))
+    order = np.argsort(values, kind="stable")
+    weight = np.zeros(len(values))
+    weight[order[:whole]] = 1.0
+    if whole < len(values) and k > whole:
+        weight[order[whole]] = k - whole
+    return weight
+
+
 def sampled_cvar(values: np.ndarray, level: float) -> float:
     """The Rockafellar-Uryasev CVaR of sampled values: max over eta of eta - mean((eta - v)+) / level."""
-    ordered = np.sort(values)
-    k = level * len(ordered)
-    whole = int(math.floor(k))
-    tail = ordered[:whole].sum() + (k - whole) * (ordered[whole] if whole < len(ordered) else 0.0)
-    return float(tail / k)
+    return float(worst_weights(values, level) @ values / (level * len(values)))
 
 
 def cvar_plan(campaign: Campaign, time_limit=None, fallback=None) -> tuple:
@@ -143,14 +152,8 @@ class _Search:
     def value(self, x: np.ndarray) -> tuple:
         """(CVaR of the plan x over the samples, the cut row of its worst samples)."""
         outcomes = self.sample @ x
-        k = self.level * len(outcomes)
-        whole = int(math.floor(k))
-        order = np.argsort(outcomes, kind="stable")
-        weight = np.zeros(len(outcomes))
-        weight[order[:whole]] = 1.0
-        if whole < len(outcomes) and k > whole:
-            weight[order[whole]] = k - whole
-        return float(weight @ outcomes / k), weight @ self.sample / k
+        weight = worst_weights(outcomes, self.level) / (self.level * len(outcomes))
+        return float(weight @ outcomes), weight @ self.sample
 
     def offer(self, x: np.ndarray) -> np.ndarray:
         """Keep x if it is the best plan so far; return its cut row."""

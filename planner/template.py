@@ -108,6 +108,13 @@ def _header(ws, names):
     ws.freeze_panes = "A2"
 
 
+def _examples(ws, rows) -> None:
+    """Example rows under the header, from row 2."""
+    for i, row in enumerate(rows, start=2):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=value)
+
+
 def write_template(output) -> None:
     """Write the input template workbook.
 
@@ -128,9 +135,7 @@ def write_template(output) -> None:
     _header(ws, [name for name, _, _ in CREATOR_COLUMNS])
     for j, (_, note, _) in enumerate(CREATOR_COLUMNS, start=1):
         ws.cell(row=1, column=j).comment = Comment(note, "planner")
-    for i, row in enumerate(EXAMPLE_CREATORS, start=2):
-        for j, value in enumerate(row, start=1):
-            ws.cell(row=i, column=j, value=value)
+    _examples(ws, EXAMPLE_CREATORS)
     include = DataValidation(type="list", formula1='"must,exclude"', allow_blank=True)
     include.error = "Write must, exclude, or leave blank."
     ws.add_data_validation(include)
@@ -162,9 +167,7 @@ def write_template(output) -> None:
     for title, key, columns, rows in GROUP_SHEETS:
         ws = wb.create_sheet(title)
         _header(ws, [key, *columns])
-        for i, row in enumerate(rows, start=2):
-            for j, value in enumerate(row, start=1):
-                ws.cell(row=i, column=j, value=value)
+        _examples(ws, rows)
         shares = DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True)
         shares.error = "A fraction between 0 and 1 (0.1 = 10%)."
         ws.add_data_validation(shares)
@@ -174,18 +177,14 @@ def write_template(output) -> None:
                 shares.add(f"{letter}2:{letter}1000")
     ws = wb.create_sheet("Scenarios")
     _header(ws, list(SCENARIO_COLUMNS))
-    for i, row in enumerate(EXAMPLE_SCENARIOS, start=2):
-        for j, value in enumerate(row, start=1):
-            ws.cell(row=i, column=j, value=value)
+    _examples(ws, EXAMPLE_SCENARIOS)
     ws.column_dimensions["A"].width = 30
     mix = DataValidation(type="list", formula1='"many-micro,few-macro,balanced"', allow_blank=True)
     ws.add_data_validation(mix)
     mix.add("C2:C200")
     ws = wb.create_sheet("Custom rules")
     _header(ws, list(CUSTOM_COLUMNS))
-    for i, row in enumerate(EXAMPLE_CUSTOM_RULES, start=2):
-        for j, value in enumerate(row, start=1):
-            ws.cell(row=i, column=j, value=value)
+    _examples(ws, EXAMPLE_CUSTOM_RULES)
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["D"].width = 46
     per = DataValidation(type="list", formula1='"post,creator"', allow_blank=True)

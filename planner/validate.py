@@ -786,6 +786,9 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
         values["total_budget"] = float(budget_override)
         report.sources["total_budget"] = "command line"
     for key, value in (overrides or {}).items():
+        if key == "objective" and value is not None:  # as typed: read like the Budget sheet's cell
+            value, problem = _setting_value(key, value, "command line", None)
+            problems += [problem] if problem else []
         if value is not None:
             values[key] = value
             report.sources[key] = "command line"
