@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.campaign import EXCLUDE, MUST, Campaign
+from models.campaign import EXCLUDE, Campaign
 from models.custom import measure_values, scope_weights
 from models.engagement import engagement_of
 from models.plan import group_label, share_text
+from models.rules import campaign_rules, describe
 
 #: Relative tolerance for money and share comparisons (solvers work to ~1e-9).
 TOLERANCE = 1e-6
@@ -108,141 +109,130 @@ def check_plan(campaign: Campaign, posts) -> CheckResult:
         violations.append(f"{names[i]}: {posts[i]} posts, package needs at least {min_posts[i]}")
     for i in np.flatnonzero((include == EXCLUDE) & booked):
         violations.append(f"{names[i]}: excluded but booked")
-    for i in np.flatnonzero(include == MUST):
-        # Always at its limit when it holds; whether it costs anything needs a re-solve, so never "binding" here.
-        rule(f"must_include:{names[i]}", f"Book {names[i]} (must include)", ">=", 1, int(booked[i]), "booked", 0)
     if settings.max_share_per_creator is not None:
         cap = settings.max_share_per_creator * budget
         for i in np.flatnonzero(spend > cap + tol):
             violations.append(f"{names[i]}: spend {spend[i]:,.2f} above the per-creator cap {cap:,.2f}")
-        rule(
-            "max_share_per_creator",
-            f"No creator above {share_text(settings.max_share_per_creator)} of budget",
-            "<=",
-            settings.max_share_per_creator,
-            spend.max(initial=0.0) / budget if budget else 0.0,
-            "share of budget",
-            _cheapest(cost[booked & (posts < max_posts)]) / budget if budget else 0.0,
-        )
 
-    # Budget: binding when no further post of any creator fits in what is left.
-    can_grow = (posts < max_posts) & (include != EXCLUDE)
-    rule("budget", "Total spend within the budget", "<=", budget, spend.sum(), "$", _cheapest(cost[can_grow]), budget)
-
-    count = int(booked.sum())
-    if settings.min_creators is not None:
-        rule("min_creators", f"At least {_creators(settings.min_creators)}", ">=", settings.min_creators, count, "creators", 1)
-    if settings.max_creators is not None:
-        rule("max_creators", f"At most {_creators(settings.max_creators)}", "<=", settings.max_creators, count, "creators", 1)
-
-    basis = budget if settings.share_basis == "budget" else spend.sum()
+    # Every rule of the registry, each evaluated from its meaning.
+    plan = _Planned(campaign, posts, cost, spend, booked, (posts < max_posts) & (include != EXCLUDE))
     basis_word = "budget" if settings.share_basis == "budget" else "planned spend"
-    for group in campaign.groups:
-        members = campaign.members(group.dimension, group.group)
-        group_spend = spend[members].sum()
-        share = group_spend / basis if basis > 0 else 0.0
-        label = group_label(group.dimension, group.group)
-        grow_cost = _cheapest(cost[members & can_grow]) / basis if basis > 0 else 0.0
-        shrink_cost = _cheapest(cost[members & booked]) / basis if basis > 0 else 0.0
-        scale = 1.0
-        if group.min_share is not None:
-            if basis == 0:  # nothing planned: a minimum share of nothing holds
-                share_for_min = group.min_share
-            else:
-                share_for_min = share
-            rule(
-                f"{group.dimension}_min_share:{group.group}",
-                f"{label}: at least {share_text(group.min_share)} of {basis_word}",
-                ">=",
-                group.min_share,
-                share_for_min,
-                f"share of {basis_word}",
-                shrink_cost,
-                scale,
-            )
-        if group.max_share is not None:
-            rule(
-                f"{group.dimension}_max_share:{group.group}",
-                f"{label}: at most {share_text(group.max_share)} of {basis_word}",
-                "<=",
-                group.max_share,
-                share,
-                f"share of {basis_word}",
-                grow_cost,
-                scale,
-            )
-        in_group = int((members & booked).sum())
-        if group.min_creators is not None:
-            rule(
-                f"{group.dimension}_min_creators:{group.group}",
-                f"{label}: at least {_creators(group.min_creators)}",
-                ">=",
-                group.min_creators,
-                in_group,
-                "creators",
-                1,
-            )
-        if group.max_creators is not None:
-            rule(
-                f"{group.dimension}_max_creators:{group.group}",
-                f"{label}: at most {_creators(group.max_creators)}",
-                "<=",
-                group.max_creators,
-                in_group,
-                "creators",
-                1,
-            )
-
-    total = spend.sum()
-    for mix in campaign.mixes:
-        members = campaign.members(mix.dimension, mix.groups)
-        share = spend[members].sum() / total if total > 0 else None
-        grow_cost = _cheapest(cost[members & can_grow]) / total if total > 0 else 0.0
-        shrink_cost = _cheapest(cost[members & booked]) / total if total > 0 else 0.0
-        for bound, sense, room in ((mix.min_share, ">=", shrink_cost), (mix.max_share, "<=", grow_cost)):
-            if bound is not None:
-                planned = bound if share is None else share  # a share of nothing holds
-                name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
-                rule(name, mix.describe(), sense, bound, planned, "share of planned spend", room)
-
-    for custom in campaign.custom:
-        _check_custom(campaign, custom, posts, rule)
-
-    target = settings.target_engagement
-    engagement = float(plan_engagement(campaign, posts).sum())
-    if target is not None:
-        noun = settings.objective
-        rule("target_engagement", f"Expected {noun} of at least {target:,.0f}", ">=", target, engagement, noun, 0, target)
+    for each in campaign_rules(campaign):
+        planned, unit, room, scale = CHECKS[each.kind](plan, each)
+        label = group_label(each.dimension, each.subject) if each.scope == "group" else ""
+        rule(each.name, describe(each, basis_word, settings.objective, label), each.sense, each.limit, planned, unit,
+             room, scale)
 
     table = pd.DataFrame(rows, columns=list(RULE_COLUMNS))
-    return CheckResult(violations, table, engagement, float(spend.sum()))
+    return CheckResult(violations, table, plan.engagement, float(spend.sum()))
 
 
-def _check_custom(campaign: Campaign, custom, posts: np.ndarray, rule) -> None:
-    """A Custom rules row, from its meaning: the measure summed over the plan's posts (or bookings)."""
-    creators = campaign.creators
-    value, decayed = measure_values(creators, custom.measure)
-    if custom.per == "creator" or custom.measure == "creators":
-        each = value * (posts > 0)
-        step = value  # one booking more or less
-    else:
-        each = engagement_of(posts, value, campaign.settings.repeat_post_decay if decayed else 1.0)
-        step = value
-    whole = float(each.sum())
-    scoped = float((each * scope_weights(creators, custom)).sum())
-    smallest = _cheapest(np.abs(step[step != 0])) if np.any(step != 0) else float("inf")
-    for name, kind, sense, limit in custom.bounds():
-        words = custom.describe(kind, limit)
-        if kind.endswith("share"):
-            share = scoped / whole if whole > 0 else (limit if kind == "min_share" else 0.0)  # a share of nothing holds
-            room = smallest / whole if whole > 0 else float("inf")
-            rule(name, words, sense, limit, share, f"share of {custom.measure}", room)
-        else:
-            rule(name, words, sense, limit, scoped, custom.measure, smallest, max(abs(limit), 1.0))
+class _Planned:
+    """What a plan does, for the rules' evaluations: spend, bookings, engagement, per group."""
+
+    def __init__(self, campaign: Campaign, posts, cost, spend, booked, can_grow):
+        self.campaign, self.posts, self.cost, self.spend, self.booked, self.can_grow = (
+            campaign, posts, cost, spend, booked, can_grow)
+        budget = campaign.settings.total_budget
+        self.budget, self.total = budget, float(spend.sum())
+        self.basis = budget if campaign.settings.share_basis == "budget" else self.total
+        self.engagement = float(plan_engagement(campaign, posts).sum())
+        self.measured = {}
+
+    def share(self, members: np.ndarray, basis: float, rule) -> tuple:
+        """(planned share of ``basis``, room): a share of nothing holds a minimum; the room is one
+        post of the group's cheapest creator that could move the share toward the limit."""
+        if basis <= 0:
+            return (rule.limit if rule.sense == ">=" else 0.0), 0.0
+        movable = members & (self.booked if rule.sense == ">=" else self.can_grow)
+        return self.spend[members].sum() / basis, _cheapest(self.cost[movable]) / basis
+
+    def custom(self, custom) -> tuple:
+        """(scoped sum, whole sum, smallest step) of a custom rule's measure over the plan."""
+        if custom.name not in self.measured:
+            creators, posts = self.campaign.creators, self.posts
+            value, decayed = measure_values(creators, custom.measure)
+            if custom.per == "creator" or custom.measure == "creators":
+                each = value * (posts > 0)  # one booking more or less
+            else:
+                each = engagement_of(posts, value, self.campaign.settings.repeat_post_decay if decayed else 1.0)
+            smallest = _cheapest(np.abs(value[value != 0])) if np.any(value != 0) else float("inf")
+            self.measured[custom.name] = (float((each * scope_weights(creators, custom)).sum()), float(each.sum()),
+                                          smallest)
+        return self.measured[custom.name]
 
 
-def _creators(count: int) -> str:
-    return f"{count:,} creator" if count == 1 else f"{count:,} creators"
+def _budget(p: _Planned, rule) -> tuple:
+    # Binding when no further post of any creator fits in what is left.
+    return p.total, "$", _cheapest(p.cost[p.can_grow]), p.budget
+
+
+def _must_include(p: _Planned, rule) -> tuple:
+    # Always at its limit when it holds; whether it costs anything needs a re-solve, so never "binding" here.
+    return int(p.booked[rule.index]), "booked", 0, 1.0
+
+
+def _creator_cap(p: _Planned, rule) -> tuple:
+    max_posts = p.campaign.creators["max_posts"].to_numpy(np.int64)
+    planned = p.spend.max(initial=0.0) / p.budget if p.budget else 0.0
+    room = _cheapest(p.cost[p.booked & (p.posts < max_posts)]) / p.budget if p.budget else 0.0
+    return planned, "share of budget", room, 1.0
+
+
+def _creator_count(p: _Planned, rule) -> tuple:
+    return int(p.booked.sum()), "creators", 1, 1.0
+
+
+def _group_share(p: _Planned, rule) -> tuple:
+    planned, room = p.share(p.campaign.members(rule.dimension, rule.subject), p.basis, rule)
+    basis_word = "budget" if p.campaign.settings.share_basis == "budget" else "planned spend"
+    return planned, f"share of {basis_word}", room, 1.0
+
+
+def _group_count(p: _Planned, rule) -> tuple:
+    return int((p.campaign.members(rule.dimension, rule.subject) & p.booked).sum()), "creators", 1, 1.0
+
+
+def _mix_share(p: _Planned, rule) -> tuple:
+    planned, room = p.share(p.campaign.members(rule.dimension, rule.record.groups), p.total, rule)
+    return (planned if p.total > 0 else rule.limit), "share of planned spend", room, 1.0  # a share of nothing holds
+
+
+def _custom_bound(p: _Planned, rule) -> tuple:
+    scoped, _, smallest = p.custom(rule.record)
+    return scoped, rule.record.measure, smallest, max(abs(rule.limit), 1.0)
+
+
+def _custom_share(p: _Planned, rule) -> tuple:
+    scoped, whole, smallest = p.custom(rule.record)
+    if whole <= 0:  # a share of nothing holds
+        return (rule.limit if rule.sense == ">=" else 0.0), f"share of {rule.record.measure}", float("inf"), 1.0
+    return scoped / whole, f"share of {rule.record.measure}", smallest / whole, 1.0
+
+
+def _target(p: _Planned, rule) -> tuple:
+    return p.engagement, p.campaign.settings.objective, 0, rule.limit
+
+
+#: Each rule kind's evaluation: (planned, unit, room, scale) of a plan.
+CHECKS = {
+    "budget": _budget,
+    "must_include": _must_include,
+    "max_share_per_creator": _creator_cap,
+    "min_creators": _creator_count,
+    "max_creators": _creator_count,
+    "group_min_share": _group_share,
+    "group_max_share": _group_share,
+    "group_min_creators": _group_count,
+    "group_max_creators": _group_count,
+    "mix_min_share": _mix_share,
+    "mix_max_share": _mix_share,
+    "custom_min": _custom_bound,
+    "custom_max": _custom_bound,
+    "custom_min_share": _custom_share,
+    "custom_max_share": _custom_share,
+    "target_engagement": _target,
+}
 
 
 def _in_unit(value: float, unit: str) -> str:

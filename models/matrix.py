@@ -1,10 +1,11 @@
 """The campaign program as sparse arrays, built in bulk with numpy.
 
-This is the same program as :mod:`models.program` (same slot variables, same
-named rules, same meaning) but held as column arrays and a compressed sparse
-column matrix instead of one Python object per variable and term. Building it
-for a million creators takes about a second, where a PuLP object model takes
-about a minute, and it goes straight into HiGHS (:mod:`planner.core`).
+This is the formulation: one row per rule of the registry (:mod:`models.rules`),
+held as column arrays and a compressed sparse column matrix instead of one
+Python object per variable and term. Building it for a million creators takes
+about a second, and it goes straight into HiGHS (:mod:`planner.core`);
+:mod:`models.program` emits the same rows as a PuLP model for other solvers
+and for export.
 
 Columns are post slots: column ``j`` is slot ``slot[j]`` (0 for the first
 post) of creator ``creator[j]``; slot k of a creator needs slot k-1. Rows are
@@ -19,9 +20,32 @@ from typing import Optional
 
 import numpy as np
 
-from models.campaign import MUST, Campaign
+from models.campaign import EXCLUDE, Campaign
 from models.custom import slot_coefficients
-from models.program import EmptyProgramError, RuleInfo, effective_max_posts, slot_values
+from models.rules import Rule, campaign_rules
+
+
+#: Tolerance used when turning a spend cap into a whole number of posts.
+_CAP_EPS = 1e-9
+
+
+class EmptyProgramError(ValueError):
+    """No creator can be booked, or none is worth anything: nothing to optimise."""
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """How a named rule appears in the program.
+
+    ``sense`` is ``"<="`` or ``">="``; ``limit`` is the right-hand side in the
+    rule's own unit (dollars or creators); ``scale`` normalises its slack.
+    """
+
+    name: str
+    sense: str
+    limit: float
+    scale: float
+    per_budget: Optional[float] = None  # limit = per_budget x total_budget, when it follows the budget
 
 
 @dataclass
@@ -122,11 +146,39 @@ class _Rows:
         self.add(cols, vals, lower, upper, name, info)
 
 
-def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
-    """Build the campaign's program as arrays (the rules of :func:`models.program.build_program`).
+def effective_max_posts(campaign: Campaign) -> np.ndarray:
+    """Post cap per creator after excludes and the per-creator spend cap."""
+    creators = campaign.creators
+    cap = creators["max_posts"].to_numpy(np.int64).copy()
+    cap[creators["include"].to_numpy() == EXCLUDE] = 0
+    # No creator gets more post slots than the budget (or the per-creator cap) can pay for, so
+    # a max_posts far above what the money buys never grows the program. Only paid posts count:
+    # a $0 creator (product seeding) keeps max_posts.
+    cost = creators["cost_per_post"].to_numpy(float)
+    paid = np.flatnonzero(cost > 0)
+    share = campaign.settings.max_share_per_creator
+    limit = campaign.settings.total_budget * (1.0 if share is None else min(share, 1.0))
+    with np.errstate(over="ignore"):
+        affordable = np.floor(limit / cost[paid] + _CAP_EPS)
+    # Compared as floats, so a huge (or infinite) ratio never goes through an integer cast.
+    cap[paid] = np.minimum(cap[paid], affordable).astype(np.int64)
+    # A package deal that cannot be met in full cannot be booked at all.
+    cap[cap < creators["min_posts"].to_numpy(np.int64)] = 0
+    return cap
+
+
+def slot_values(campaign: Campaign) -> np.ndarray:
+    """Weighted value of each creator's first post."""
+    return campaign.creators["post_value"].to_numpy(float) * campaign.niche_weights()
+
+
+def build_matrix(campaign: Campaign, allow_zero: bool = False, allow_empty: bool = False) -> MatrixProgram:
+    """Build the campaign's program as arrays: its post slots and one row per rule.
 
     ``allow_zero`` builds it even when every bookable creator is worth nothing
-    (the rules may still require bookings; any plan keeping them is then optimal).
+    (the rules may still require bookings; any plan keeping them is then optimal),
+    ``allow_empty`` even when no creator can be booked (every rule's row is then
+    empty: what the diagnosis of rules that cannot hold needs).
 
     Raises
     ------
@@ -137,6 +189,8 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
     settings = campaign.settings
     cap = effective_max_posts(campaign)
     blocks = [np.flatnonzero(cap > k) for k in range(int(cap.max(initial=0)))]
+    if not blocks and allow_empty:
+        blocks = [np.zeros(0, np.int64)]
     if not blocks:
         raise EmptyProgramError("no creator can be booked under the caps and excludes")
     offsets = np.cumsum([0] + [len(b) for b in blocks])
@@ -147,7 +201,6 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
     first = np.arange(offsets[1])  # columns of first posts: "booked"
     first_of = np.full(len(creators), -1, dtype=np.int64)
     first_of[blocks[0]] = first
-    budget = settings.total_budget
 
     rows = _Rows()
     # Chains: slot k needs slot k-1 (blocks are nested and sorted, so searchsorted finds k-1).
@@ -155,53 +208,16 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
         here = offsets[k] + np.arange(len(blocks[k]))
         before = offsets[k - 1] + np.searchsorted(blocks[k - 1], blocks[k])
         rows.add_links(here, before, -np.inf, 0.0)
-    rows.rule("budget", np.arange(len(creator)), cost, "<=", budget, budget, per_budget=1.0)
-    for i in np.flatnonzero(creators["include"].to_numpy() == MUST).tolist():
-        cols = [first_of[i]] if first_of[i] >= 0 else []
-        rows.rule(f"must_include:{creators['creator'].iat[i]}", cols, 1.0, ">=", 1, 1)
     min_posts = creators["min_posts"].to_numpy(np.int64)
     for k in range(1, len(blocks)):
         members = blocks[k][min_posts[blocks[k]] > k]
         rows.add_links(offsets[k] + np.searchsorted(blocks[k], members), first_of[members], 0.0, np.inf)
-    if settings.min_creators is not None:
-        rows.rule("min_creators", first, 1.0, ">=", settings.min_creators, 1)
-    if settings.max_creators is not None:
-        rows.rule("max_creators", first, 1.0, "<=", settings.max_creators, 1)
-    all_columns = np.arange(len(creator))
-    of_spend = settings.share_basis == "spend"
-    for group in campaign.groups:
-        mask = campaign.members(group.dimension, group.group)
-        for bound, sense in ((group.min_share, ">="), (group.max_share, "<=")):
-            if bound is None:
-                continue
-            name = f"{group.dimension}_{'min' if sense == '>=' else 'max'}_share:{group.group}"
-            if of_spend:
-                rows.rule(name, all_columns, cost * (mask[creator] - bound), sense, 0.0, budget)
-            else:
-                cols = np.flatnonzero(mask[creator])
-                rows.rule(name, cols, cost[cols], sense, bound * budget, budget, per_budget=bound)
-        booked = first[mask[blocks[0]]]
-        if group.min_creators is not None:
-            rows.rule(f"{group.dimension}_min_creators:{group.group}", booked, 1.0, ">=", group.min_creators, 1)
-        if group.max_creators is not None:
-            rows.rule(f"{group.dimension}_max_creators:{group.group}", booked, 1.0, "<=", group.max_creators, 1)
-    for mix in campaign.mixes:
-        mask = campaign.members(mix.dimension, mix.groups)
-        for bound, sense in ((mix.min_share, ">="), (mix.max_share, "<=")):
-            if bound is None:
-                continue
-            name = f"mix_{'min' if sense == '>=' else 'max'}_share:{mix.name}"
-            rows.rule(name, all_columns, cost * (mask[creator] - bound), sense, 0.0, budget)
-    for rule in campaign.custom:
-        scoped, whole = slot_coefficients(creators, rule, creator, slot, settings.repeat_post_decay)
-        for name, kind, sense, limit in rule.bounds():
-            if kind.endswith("share"):
-                rows.rule(name, all_columns, scoped - limit * whole, sense, 0.0, _scale(whole))
-            else:
-                rows.rule(name, all_columns, scoped, sense, limit, max(abs(limit), 1.0))
-    target = settings.target_engagement
-    if target is not None:
-        rows.rule("target_engagement", all_columns, value, ">=", target, target)
+    slots = _Slots(campaign, creator, slot, cost, value, first, first_of, blocks[0])
+    for rule in campaign_rules(campaign):
+        built = ROWS[rule.kind](slots, rule)
+        if built is not None:
+            rows.rule(rule.name, *built)
+    if settings.target_engagement is not None:
         objective = -cost
     else:
         if not allow_zero and not np.any(value != 0):
@@ -228,8 +244,110 @@ def build_matrix(campaign: Campaign, allow_zero: bool = False) -> MatrixProgram:
         row_upper=np.array(rows.upper, float),
         row_names=rows.names,
         rules=rows.rules,
-        minimise_spend=target is not None,
+        minimise_spend=settings.target_engagement is not None,
     )
+
+
+@dataclass
+class _Slots:
+    """What the row builders need of the program's columns."""
+
+    campaign: Campaign
+    creator: np.ndarray
+    slot: np.ndarray
+    cost: np.ndarray
+    value: np.ndarray
+    first: np.ndarray  # the columns of first posts ("booked")
+    first_of: np.ndarray  # each creator's first-post column, -1 when it has none
+    bookable: np.ndarray  # creators with a first-post column, in column order
+    measured: dict = field(default_factory=dict)  # custom rule name -> its coefficients (both bounds share them)
+
+    @property
+    def every(self) -> np.ndarray:
+        return np.arange(len(self.creator))
+
+    def spend_share(self, mask: np.ndarray, rule: Rule, of_spend: bool) -> tuple:
+        """A share of spend: of the budget (a row that follows it) or of the plan's own spend."""
+        budget = self.campaign.settings.total_budget
+        if of_spend:
+            return self.every, self.cost * (mask[self.creator] - rule.limit), rule.sense, 0.0, budget
+        cols = np.flatnonzero(mask[self.creator])
+        return cols, self.cost[cols], rule.sense, rule.limit * budget, budget, rule.limit
+
+    def custom(self, rule: Rule) -> tuple:
+        """(scoped, whole) coefficients of a custom rule's measure over the columns."""
+        if rule.subject not in self.measured:
+            self.measured[rule.subject] = slot_coefficients(self.campaign.creators, rule.record, self.creator, self.slot,
+                                                            self.campaign.settings.repeat_post_decay)
+        return self.measured[rule.subject]
+
+
+def _budget(s: _Slots, rule: Rule) -> tuple:
+    return s.every, s.cost, "<=", rule.limit, rule.limit, 1.0
+
+
+def _must_include(s: _Slots, rule: Rule) -> tuple:
+    # A must-include creator the caps leave no slot for yields an empty row no plan can keep.
+    cols = [s.first_of[rule.index]] if s.first_of[rule.index] >= 0 else []
+    return cols, 1.0, ">=", 1, 1
+
+
+def _creator_count(s: _Slots, rule: Rule) -> tuple:
+    return s.first, 1.0, rule.sense, rule.limit, 1
+
+
+def _group_share(s: _Slots, rule: Rule) -> tuple:
+    mask = s.campaign.members(rule.dimension, rule.subject)
+    return s.spend_share(mask, rule, s.campaign.settings.share_basis == "spend")
+
+
+def _group_count(s: _Slots, rule: Rule) -> tuple:
+    mask = s.campaign.members(rule.dimension, rule.subject)
+    return s.first[mask[s.bookable]], 1.0, rule.sense, rule.limit, 1
+
+
+def _mix_share(s: _Slots, rule: Rule) -> tuple:
+    return s.spend_share(s.campaign.members(rule.dimension, rule.record.groups), rule, True)
+
+
+def _custom_bound(s: _Slots, rule: Rule) -> tuple:
+    scoped, _ = s.custom(rule)
+    return s.every, scoped, rule.sense, rule.limit, max(abs(rule.limit), 1.0)
+
+
+def _custom_share(s: _Slots, rule: Rule) -> tuple:
+    scoped, whole = s.custom(rule)
+    return s.every, scoped - rule.limit * whole, rule.sense, 0.0, _scale(whole)
+
+
+def _target(s: _Slots, rule: Rule) -> tuple:
+    return s.every, s.value, ">=", rule.limit, rule.limit
+
+
+def _no_row(s: _Slots, rule: Rule) -> None:
+    """max_share_per_creator: kept by the post slots each creator gets (effective_max_posts)."""
+    return None
+
+
+#: Each rule kind's row: (columns, coefficients, sense, limit, scale[, per_budget]) or None.
+ROWS = {
+    "budget": _budget,
+    "must_include": _must_include,
+    "max_share_per_creator": _no_row,
+    "min_creators": _creator_count,
+    "max_creators": _creator_count,
+    "group_min_share": _group_share,
+    "group_max_share": _group_share,
+    "group_min_creators": _group_count,
+    "group_max_creators": _group_count,
+    "mix_min_share": _mix_share,
+    "mix_max_share": _mix_share,
+    "custom_min": _custom_bound,
+    "custom_max": _custom_bound,
+    "custom_min_share": _custom_share,
+    "custom_max_share": _custom_share,
+    "target_engagement": _target,
+}
 
 
 def _scale(coefficients: np.ndarray) -> float:

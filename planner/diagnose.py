@@ -17,44 +17,19 @@ import numpy as np
 
 from models.campaign import EXCLUDE, MUST, Campaign
 from models.checker import check_plan
-from models.program import build_program, effective_max_posts
-from planner.explain import CUSTOM, apply_relaxation, current_limit
+from models.matrix import effective_max_posts
+from models.program import build_program
+from models.rules import SHEETS, find, parse, rule_name, setting_words, source, with_limit
+from planner.explain import current_limit
 from planner.solve import solve, solve_campaign
 from planner.money import money
 
-_SHEETS = {"niche": "Niches", "tier": "Tiers", "platform": "Platforms"}
 
 
 def rule_words(campaign: Campaign, name: str) -> str:
-    """Where a rule lives and what it says: 'Niches sheet, beauty: min_share 40%'."""
-    kind, _, key = name.partition(":")
-    settings = campaign.settings
-    if kind == "budget":
-        return f"Budget sheet: total_budget {money(settings.total_budget)}"
-    if kind in ("min_creators", "max_creators"):
-        return f"Budget sheet: {kind} {getattr(settings, kind)}"
-    if kind.startswith("mix_"):
-        for mix in campaign.mixes:
-            if mix.name == key:
-                return f"mix {mix.describe()}"
-    if kind == "target_engagement":
-        return f"target engagement {settings.target_engagement:,.0f}"
-    if kind.startswith("custom_"):
-        bound = kind[len("custom_"):]
-        for rule in campaign.custom:
-            if rule.name == key and getattr(rule, bound) is not None:
-                return f"Custom rules sheet, row {rule.row}: {rule.describe(bound, getattr(rule, bound))}"
-    if kind == "must_include":
-        rows = campaign.creators.loc[campaign.creators["creator"] == key, "row"]
-        row = f"row {int(rows.iat[0])}, " if len(rows) else ""
-        return f"Creators sheet, {row}include = must for {key}"
-    dimension, _, column = kind.partition("_")
-    for rule in campaign.rules_for(dimension):
-        if rule.group == key:
-            value = getattr(rule, column)
-            shown = f"{value:.2%}" if column.endswith("share") else f"{value}"
-            return f"{_SHEETS[dimension]} sheet, {dimension} {key}: {column} {shown}"
-    return name
+    """Where a rule lives and what it says: 'Niches sheet, niche beauty: min_share 40.00%'."""
+    rule = find(campaign, name)
+    return name if rule is None else source(campaign, rule, money)
 
 
 @dataclass(frozen=True)
@@ -82,7 +57,7 @@ def precheck(campaign: Campaign) -> list:
     problems = []
 
     if settings.share_basis == "budget":
-        for dimension, sheet in _SHEETS.items():
+        for dimension, sheet in SHEETS.items():
             mins = [(r.group, r.min_share) for r in campaign.rules_for(dimension) if r.min_share]
             total = sum(share for _, share in mins)
             if total > 1 + 1e-9:
@@ -90,18 +65,18 @@ def precheck(campaign: Campaign) -> list:
                 problems.append(Conflict(
                     f"{sheet} sheet: min_share values add up to {total:.0%} of the budget ({parts}); "
                     "together they may not exceed 100%",
-                    tuple(f"{dimension}_min_share:{g}" for g, _ in sorted(mins, key=lambda m: -m[1])),
+                    tuple(rule_name("group_min_share", dimension, g) for g, _ in sorted(mins, key=lambda m: -m[1])),
                 ))
 
     for i in np.flatnonzero(must & (cap == 0)):
         reason = "is excluded" if creators["include"].iat[i] == EXCLUDE else "cannot be booked"
-        rules = (f"must_include:{names[i]}",)
+        rules = (rule_name("must_include", subject=names[i]),)
         if settings.max_share_per_creator is not None and first[i] * cost[i] > settings.max_share_per_creator * budget:
             reason = (
                 f"costs {money(first[i] * cost[i])} for {first[i]} post(s), above the per-creator cap "
                 f"of {settings.max_share_per_creator:.2%} of budget ({money(settings.max_share_per_creator * budget)})"
             )
-            rules = ("max_share_per_creator", f"must_include:{names[i]}")
+            rules = ("max_share_per_creator", rule_name("must_include", subject=names[i]))
         elif creators["max_posts"].iat[i] < first[i]:
             reason = f"has max_posts {creators['max_posts'].iat[i]} below what booking needs ({first[i]})"
         problems.append(Conflict(f"Creators sheet, row {rows[i]}: {names[i]} is a must-include but {reason}", rules))
@@ -111,7 +86,7 @@ def precheck(campaign: Campaign) -> list:
         problems.append(Conflict(
             f"Creators sheet: the {int(must.sum())} must-include creators cost {money(must_cost)} "
             f"together, above total_budget {money(budget)}",
-            ("budget",) + tuple(f"must_include:{n}" for n in names[must]),
+            ("budget",) + tuple(rule_name("must_include", subject=n) for n in names[must]),
         ))
 
     bookable = cap > 0
@@ -134,13 +109,12 @@ def precheck(campaign: Campaign) -> list:
         if not rule.min_creators and not (rule.min_share and settings.share_basis == "budget"):
             continue  # only a minimum can conflict here: a rule without one costs no pass over the creators
         members = campaign.members(rule.dimension, rule.group) & bookable
-        sheet = _SHEETS[rule.dimension]
+        sheet = SHEETS[rule.dimension]
         where = f"{sheet} sheet, {rule.dimension} {rule.group}"
-        key = f"{rule.dimension}_{{}}:{rule.group}"
         if rule.min_creators and rule.min_creators > members.sum():
             problems.append(Conflict(
                 f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} of its creators can be booked",
-                (key.format("min_creators"),),
+                (rule_name("group_min_creators", rule.dimension, rule.group),),
             ))
         elif rule.min_creators:
             cheapest = np.sort((first * cost)[members])[: rule.min_creators].sum()
@@ -148,7 +122,7 @@ def precheck(campaign: Campaign) -> list:
                 problems.append(Conflict(
                     f"{where}: min_creators {rule.min_creators} needs at least {money(cheapest)} "
                     f"(its {rule.min_creators} cheapest bookings), above total_budget {money(budget)}",
-                    (key.format("min_creators"), "budget"),
+                    (rule_name("group_min_creators", rule.dimension, rule.group), "budget"),
                 ))
         if rule.min_share and settings.share_basis == "budget":
             most = float((cap * cost)[members].sum())
@@ -156,14 +130,14 @@ def precheck(campaign: Campaign) -> list:
                 problems.append(Conflict(
                     f"{where}: min_share {rule.min_share:.2%} needs {money(rule.min_share * budget)}, "
                     f"but all its creators at max_posts cost only {money(most)}",
-                    (key.format("min_share"),),
+                    (rule_name("group_min_share", rule.dimension, rule.group),),
                 ))
     for mix in campaign.mixes:
         members = campaign.members(mix.dimension, mix.groups) & bookable
         if mix.min_share and not members.any():
             problems.append(Conflict(
                 f"mix {mix.describe()}, but no creator in {' or '.join(mix.groups)} can be booked",
-                (f"mix_min_share:{mix.name}",),
+                (rule_name("mix_min_share", subject=mix.name),),
             ))
     return problems
 
@@ -207,7 +181,7 @@ def explain_infeasible(campaign: Campaign, solver: str, time_limit=None, conflic
         if not relaxed:
             return ["the rules cannot all hold together (per-creator rules: min_posts, max_posts, must-include)"], []
         relaxed_names = [name for _, name in sorted(relaxed, key=lambda item: -item[0])]
-        others = [n for n in active if not n.startswith("must_include:")] + [n for n in active if n.startswith("must_include:")]
+        others = sorted(active, key=lambda n: parse(n)[0] == "must_include")  # must-includes last
         candidates = (relaxed_names + others)[:12]
     if "budget" not in candidates and campaign.settings.target_engagement is None:
         candidates.append("budget")
@@ -265,10 +239,11 @@ def has_plan(campaign: Campaign, solver: str, time_limit=None) -> bool:
 
 def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None) -> Optional[Suggestion]:
     """The smallest change of one rule alone that lets a plan exist, checked by re-planning."""
-    if name.partition(":")[0] == "must_include":
-        relaxed = apply_relaxation(campaign, name, None)
+    kind, _, subject = parse(name)
+    if kind == "must_include":
+        relaxed = with_limit(campaign, name, None)
         if has_plan(relaxed, solver, time_limit):
-            return Suggestion(name, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)", None, True)
+            return Suggestion(name, f"drop the must-include of {subject} (Creators sheet)", None, True)
         return None
     try:
         program = build_program(campaign, elastic=True, elastic_rules={name})
@@ -280,7 +255,7 @@ def single_rule_fix(campaign: Campaign, name: str, solver: str, time_limit=None)
     if not outcome.status.has_plan:
         return None
     value, text = _new_limit(campaign, program, name)
-    if not has_plan(apply_relaxation(campaign, name, value), solver, time_limit):
+    if not has_plan(with_limit(campaign, name, value), solver, time_limit):
         return None
     return Suggestion(name, text, value, True)
 
@@ -297,27 +272,31 @@ def combined_fix(campaign: Campaign, solver: str, time_limit=None) -> list:
     changes, relaxed = [], campaign
     for name, var in program.elastic.items():
         if (var.varValue or 0.0) > 1e-6 * max(1.0, program.rules[name].scale):
-            if name.startswith("must_include:"):
-                value, text = None, f"drop the must-include of {name.partition(':')[2]} (Creators sheet)"
+            kind, _, subject = parse(name)
+            if kind == "must_include":
+                value, text = None, f"drop the must-include of {subject} (Creators sheet)"
             else:
                 value, text = _new_limit(campaign, program, name)
             changes.append((name, text, value))
-            relaxed = apply_relaxation(relaxed, name, value)
+            relaxed = with_limit(relaxed, name, value)
     verified = bool(changes) and has_plan(relaxed, solver, time_limit)
     return [Suggestion(name, text, value, verified) for name, text, value in changes]
 
 
 def _new_limit(campaign: Campaign, program, name: str):
     """The limit an elastic solution moved one rule to, rounded the loosening way; (value, words)."""
-    kind = name.partition(":")[0]
+    rule = find(campaign, name)
     slack = program.elastic[name].varValue or 0.0
     info = program.rules[name]
     limit = current_limit(campaign, name)
     loosening_up = info.sense == "<="
-    if kind == "budget":
+    verb = "raise" if loosening_up else "lower"
+    if rule.kind == "budget":
         value = math.ceil((info.limit + slack) / 10.0 - 1e-9) * 10.0
         text = f"raise total_budget from {money(limit)} to {money(value)}"
-    elif kind.endswith("_share") and not kind.startswith(CUSTOM):
+    elif rule.scope == "custom":
+        value, text = _custom_limit(campaign, program, rule, loosening_up)
+    elif rule.column.endswith("share"):
         if info.per_budget is not None:
             moved = info.per_budget + (slack if loosening_up else -slack) / campaign.settings.total_budget
         else:
@@ -325,16 +304,14 @@ def _new_limit(campaign: Campaign, program, name: str):
             moved = limit + (slack if loosening_up else -slack) / spend if spend > 0 else (1.0 if loosening_up else 0.0)
         value = (math.ceil(moved * 10000 - 1e-6) if loosening_up else math.floor(moved * 10000 + 1e-6)) / 10000
         value = min(max(value, 0.0), 1.0)
-        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit:.2%} to {value:.2%}"
-    elif kind.startswith(CUSTOM):
-        value, text = _custom_limit(campaign, program, name, limit, loosening_up)
-    elif kind == "target_engagement":
+        text = f"{verb} {setting_words(rule)} from {limit:.2%} to {value:.2%}"
+    elif rule.kind == "target_engagement":
         value = math.floor(info.limit - slack)
         text = f"lower the target engagement from {limit:,.0f} to {value:,.0f}"
     else:
         moved = info.limit + (slack if loosening_up else -slack)
         value = int(math.ceil(moved - 1e-6)) if loosening_up else max(int(math.floor(moved + 1e-6)), 0)
-        text = f"{'raise' if loosening_up else 'lower'} {_column_words(name)} from {limit} to {value}"
+        text = f"{verb} {setting_words(rule)} from {limit} to {value}"
     sheet = rule_words(campaign, name).split(",")[0].split(":")[0]
     return value, f"{text} ({sheet})"
 
@@ -346,29 +323,16 @@ def _spend_pairs(program):
         yield from zip(variables, cost[index].tolist())
 
 
-def _custom_limit(campaign: Campaign, program, name: str, limit, loosening_up: bool) -> tuple:
+def _custom_limit(campaign: Campaign, program, rule, loosening_up: bool) -> tuple:
     """A custom rule's bound moved to what the elastic plan reaches (checked from its posts); (value, words)."""
-    posts = program.posts()
-    kind, _, key = name.partition(":")
-    column = kind[len(CUSTOM):]
-    reached = check_plan(campaign, posts).rules.set_index("rule").at[name, "planned"]
-    if column.endswith("share"):
+    reached = check_plan(campaign, program.posts()).rules.set_index("rule").at[rule.name, "planned"]
+    verb = "raise" if loosening_up else "lower"
+    if rule.column.endswith("share"):
         value = (math.ceil(reached * 10000 - 1e-6) if loosening_up else math.floor(reached * 10000 + 1e-6)) / 10000
         value = min(max(value, 0.0), 1.0)
-        return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:.2%} to {value:.2%}"
+        return value, f"{verb} {setting_words(rule)} from {rule.limit:.2%} to {value:.2%}"
     value = math.ceil(reached - 1e-6) if loosening_up else math.floor(reached + 1e-6)
-    return value, f"{'raise' if loosening_up else 'lower'} {key} {column} from {limit:,.6g} to {value:,.6g}"
-
-
-def _column_words(name: str) -> str:
-    """'niche_min_share:beauty' -> 'niche beauty min_share'."""
-    kind, _, key = name.partition(":")
-    if kind.startswith(CUSTOM):
-        return f"{key} {kind[len(CUSTOM):]}"
-    if kind in ("min_creators", "max_creators"):
-        return kind
-    dimension, column = kind.split("_", 1)
-    return f"{dimension} {key} {column}"
+    return value, f"{verb} {setting_words(rule)} from {rule.limit:,.6g} to {value:,.6g}"
 
 
 def cap_fix(campaign: Campaign, solver: str, time_limit=None) -> Optional[Suggestion]:

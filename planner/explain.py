@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -20,7 +20,8 @@ import pandas as pd
 from models.campaign import EXCLUDE, Campaign
 from models.checker import check_plan
 from models.plan import Plan
-from models.program import effective_max_posts, slot_values
+from models.matrix import effective_max_posts, slot_values
+from models.rules import find, with_limit
 from planner.parallel import run_parallel
 from planner.solve import solve_campaign
 from planner.money import money
@@ -30,7 +31,6 @@ SHARE_STEP = 0.05  # five points of share
 COUNT_STEP = 1  # one creator
 CAP_STEP = 0.10  # ten percent of the per-creator cap
 CUSTOM_STEP = 0.10  # ten percent of a custom rule's min or max
-CUSTOM = "custom_"  # rule ids of the Custom rules sheet: custom_min:<rule>, custom_max_share:<rule>, ...
 BUDGET_STEP = 1000.0  # dollars
 METHOD = "re-solve with the rule loosened (exact MILP within the gap), not LP duals"
 
@@ -38,92 +38,41 @@ METHOD = "re-solve with the rule loosened (exact MILP within the gap), not LP du
 # --- changing one rule ---------------------------------------------------------------------
 
 
-def apply_relaxation(campaign: Campaign, name: str, value) -> Campaign:
-    """The campaign with one named rule set to a new limit (``None`` drops it).
-
-    Parameters
-    ----------
-    campaign : Campaign
-    name : str
-        A rule name as in the Rules sheet (``niche_min_share:beauty``,
-        ``budget``, ``min_creators``, ``must_include:@x``,
-        ``max_share_per_creator``, ``mix_min_share:many-micro``, ...).
-    value : float, int or None
-        The new limit (a fraction for shares, dollars for the budget).
-
-    Returns
-    -------
-    Campaign
-    """
-    kind, _, key = name.partition(":")
-    if kind == "budget":
-        return campaign.with_settings(total_budget=float(value))
-    if kind in ("min_creators", "max_creators", "max_share_per_creator", "target_engagement"):
-        return campaign.with_settings(**{kind: value})
-    if kind == "must_include":
-        creators = campaign.creators.copy()
-        creators.loc[creators["creator"] == key, "include"] = ""
-        return replace(campaign, creators=creators)
-    if kind.startswith(CUSTOM):
-        column = kind[len(CUSTOM):]
-        return replace(campaign, custom=tuple(replace(r, **{column: value}) if r.name == key else r for r in campaign.custom))
-    dimension, column = kind.split("_", 1)
-    if dimension == "mix":
-        mixes = tuple(replace(m, **{column: value}) if m.name == key else m for m in campaign.mixes)
-        return replace(campaign, mixes=mixes)
-    groups = tuple(
-        replace(g, **{column: value}) if g.dimension == dimension and g.group == key else g for g in campaign.groups
-    )
-    return replace(campaign, groups=groups)
-
-
 def current_limit(campaign: Campaign, name: str):
-    """A rule's limit as the planner wrote it (a share as a fraction)."""
-    kind, _, key = name.partition(":")
-    settings = campaign.settings
-    if kind == "budget":
-        return settings.total_budget
-    if kind in ("min_creators", "max_creators", "max_share_per_creator", "target_engagement"):
-        return getattr(settings, kind)
-    if kind == "must_include":
-        return "must"
-    if kind.startswith(CUSTOM):
-        return next((getattr(r, kind[len(CUSTOM):]) for r in campaign.custom if r.name == key), None)
-    dimension, column = kind.split("_", 1)
-    rules = campaign.mixes if dimension == "mix" else [g for g in campaign.groups if g.dimension == dimension]
-    for rule in rules:
-        if (rule.name if dimension == "mix" else rule.group) == key:
-            return getattr(rule, column)
-    return None
+    """A rule's limit as the planner wrote it (a share as a fraction; 'must' for a must-include)."""
+    rule = find(campaign, name)
+    if rule is None:
+        return None
+    return "must" if rule.kind == "must_include" else rule.limit
 
 
 def loosen(campaign: Campaign, name: str):
     """Loosen a rule by the standard step; returns (campaign, words) or None when it cannot move."""
-    kind = name.partition(":")[0]
-    limit = current_limit(campaign, name)
-    if kind == "budget":
-        return apply_relaxation(campaign, name, limit + BUDGET_STEP), f"+{money(BUDGET_STEP, 0)} of budget"
-    if kind == "must_include":
-        return apply_relaxation(campaign, name, None), "drop the must-include"
-    if kind == "max_share_per_creator":
-        return apply_relaxation(campaign, name, min(1.0, limit * (1 + CAP_STEP))), f"cap +{CAP_STEP:.0%}"
-    if limit is None:
+    rule = find(campaign, name)
+    if rule is None:
         return None
-    if kind.endswith("min_share"):
-        return (apply_relaxation(campaign, name, max(0.0, limit - SHARE_STEP)), "-5 points of share") if limit > 0 else None
-    if kind.endswith("max_share"):
-        return (apply_relaxation(campaign, name, min(1.0, limit + SHARE_STEP)), "+5 points of share") if limit < 1 else None
-    if kind.endswith("min_creators"):
-        return (apply_relaxation(campaign, name, limit - COUNT_STEP), "one creator fewer") if limit > 0 else None
-    if kind.endswith("max_creators"):
-        return apply_relaxation(campaign, name, limit + COUNT_STEP), "one creator more"
-    if kind == CUSTOM + "min":
+    kind, column, limit = rule.kind, rule.column, rule.limit
+    if kind == "budget":
+        return with_limit(campaign, name, limit + BUDGET_STEP), f"+{money(BUDGET_STEP, 0)} of budget"
+    if kind == "must_include":
+        return with_limit(campaign, name, None), "drop the must-include"
+    if kind == "max_share_per_creator":
+        return with_limit(campaign, name, min(1.0, limit * (1 + CAP_STEP))), f"cap +{CAP_STEP:.0%}"
+    if column == "min_share":
+        return (with_limit(campaign, name, max(0.0, limit - SHARE_STEP)), "-5 points of share") if limit > 0 else None
+    if column == "max_share":
+        return (with_limit(campaign, name, min(1.0, limit + SHARE_STEP)), "+5 points of share") if limit < 1 else None
+    if column == "min_creators":
+        return (with_limit(campaign, name, limit - COUNT_STEP), "one creator fewer") if limit > 0 else None
+    if column == "max_creators":
+        return with_limit(campaign, name, limit + COUNT_STEP), "one creator more"
+    if kind == "custom_min":
         lower = limit - max(abs(limit) * CUSTOM_STEP, 1.0)
-        return apply_relaxation(campaign, name, lower), f"minimum {limit:,.6g} -> {lower:,.6g}"
-    if kind == CUSTOM + "max":
+        return with_limit(campaign, name, lower), f"minimum {limit:,.6g} -> {lower:,.6g}"
+    if kind == "custom_max":
         higher = limit + max(abs(limit) * CUSTOM_STEP, 1.0)
-        return apply_relaxation(campaign, name, higher), f"maximum {limit:,.6g} -> {higher:,.6g}"
-    return None
+        return with_limit(campaign, name, higher), f"maximum {limit:,.6g} -> {higher:,.6g}"
+    return None  # target_engagement: what a lower target buys is the plan itself
 
 
 # --- re-solving -----------------------------------------------------------------------------

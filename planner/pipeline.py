@@ -18,7 +18,7 @@ import numpy as np
 
 from models.campaign import Campaign
 from models.plan import Plan
-from models.program import EmptyProgramError
+from models.matrix import EmptyProgramError
 from models.risk import plan_risk
 from planner.explain import rule_costs, unspent_reason, why_not
 from planner.errors import (

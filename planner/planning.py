@@ -16,7 +16,7 @@ from models.baseline import rule_of_thumb_plan
 from models.campaign import Campaign
 from models.checker import check_plan
 from models.plan import Plan, SolveOutcome, Status
-from models.program import EmptyProgramError
+from models.matrix import EmptyProgramError
 from planner.diagnose import explain_infeasible, precheck
 from planner.explain import nothing_booked_reason
 from planner.errors import (

@@ -38,6 +38,7 @@ from models.checker import plan_engagement
 from models.custom import METRICS
 from models.engagement import engagement_of
 from models.plan import Plan
+from models.rules import KINDS, parse
 from planner.errors import OutputError, Problem
 from planner.money import current, excel_money, in_campaign_currency, money
 from planner.words import header_words, in_objective, share_words, status_words
@@ -725,8 +726,9 @@ def build_diagnosis_workbook(campaign: Campaign, explanation: list, suggestions:
         )
         _write_table(ws, table, "Suggestions", first_row=row + 1)
         for k, suggestion in enumerate(suggestions, start=row + 2):  # each new value in its rule's unit
-            kind = suggestion.rule.partition(":")[0]
-            number_format = PERCENT if "share" in kind else MONEY if kind == "budget" else COUNT
+            kind = parse(suggestion.rule)[0]
+            unit = KINDS[kind].unit if kind is not None else None
+            number_format = PERCENT if unit == "share" else MONEY if unit == "$" else COUNT
             if isinstance(suggestion.new_value, (int, float)):
                 ws.cell(row=k, column=3).number_format = number_format_of(number_format)
             ws.cell(row=k, column=1).alignment = Alignment(wrap_text=True, vertical="top")

@@ -311,7 +311,7 @@ def solve_campaign(campaign, solver: str = "highs", time_limit=None, gap: float 
 
     Raises
     ------
-    models.program.EmptyProgramError
+    models.matrix.EmptyProgramError
         When nothing can be booked or nothing is worth anything.
     """
     solver = _known(solver)
@@ -339,7 +339,7 @@ def build_for_solver(campaign, solver: str = "highs", allow_zero: bool = False):
 
     Raises
     ------
-    models.program.EmptyProgramError
+    models.matrix.EmptyProgramError
     """
     if _known(solver) == "highs":
         return build_matrix(campaign, allow_zero=allow_zero)
