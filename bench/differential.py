@@ -316,7 +316,8 @@ def independent_optimum(spec: Spec, time_limit: float = 60.0) -> Optimum:
         settings.get("max_creators") if settings.get("max_creators") is not None else inf, booked)
     for dimension, rows in spec.groups.items():
         for rule in rows:
-            inside = [j for j, c in enumerate(columns) if _dimension_of(spec.creators[c[0]], dimension) == rule[dimension]]
+            inside = [j for j, c in enumerate(columns)
+                      if _dimension_of(spec.creators[c[0]], dimension) == rule[dimension]]
             member = set(inside)
             for key, sense in (("min_share", ">="), ("max_share", "<=")):
                 share = rule.get(key)
@@ -526,7 +527,8 @@ def main(argv=None) -> int:
                 print(f"seed {seed} ({solver}, {n} creators): {'; '.join(problems)}", flush=True)
             if (k + 1) % 100 == 0:
                 print(f"{k + 1} campaigns, {counts['failures']} failures, longest {longest}", flush=True)
-    summary = {"campaigns": args.campaigns, "first_seed": args.first_seed, "seconds": round(time.perf_counter() - started),
+    summary = {"campaigns": args.campaigns, "first_seed": args.first_seed,
+               "seconds": round(time.perf_counter() - started),
                "counts": dict(sorted(counts.items())), "longest_seconds": longest, "slow": slow,
                "failures": failures}
     print(json.dumps(summary, indent=1))

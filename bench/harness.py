@@ -241,9 +241,12 @@ def run_planner(path: Path, size: int, workdir: Path, timeout, time_limit=None, 
         if done:
             record["timings"] = {name: float(sec) for name, sec, _ in done}
             record["rss_after_mb"] = {name: float(mb) for name, _, mb in done}
-            record["error"] = (record.get("error", "") + f"; finished stages: {', '.join(n for n, _, _ in done)}").lstrip("; ")
+            record["error"] = (
+                record.get("error", "") + f"; finished stages: {', '.join(n for n, _, _ in done)}"
+            ).lstrip("; ")
             if record.get("killed_in"):
-                spent = run["wall"] - sum(float(sec) for n, sec, _ in done if n in ("import", "read", "validate", "precheck", "build"))
+                spent = run["wall"] - sum(float(sec) for n, sec, _ in done
+                                          if n in ("import", "read", "validate", "precheck", "build"))
                 record["error"] += f"; stopped in {record['killed_in']} (after about {spent:.0f} s there)"
     if out.exists():
         record["output_mb"] = out.stat().st_size / 1e6
@@ -523,7 +526,8 @@ def _size_label(n: int) -> str:
 def machine_lines(machine: dict) -> list:
     v = machine.get("versions", {})
     return [
-        f"- Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('ram_gb')} GB RAM, {machine.get('os')}",
+        f"- Machine: {machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('ram_gb')} GB RAM, "
+        f"{machine.get('os')}",
         f"- Python {machine.get('python')}; " + ", ".join(f"{k} {val}" for k, val in v.items()),
         f"- Commit: {machine.get('commit')}; planner + models sources sha256 {machine.get('source_sha256')}",
     ]
@@ -548,9 +552,11 @@ def scale_section(store: dict, chart_name: str | None) -> str:
         sources.setdefault((m.get("commit"), m.get("source_sha256")), set()).add(r["size"])
     if len(sources) > 1:
         lines.append("- Planner code per size (the tree was being edited while the benchmark ran): " + "; ".join(
-            f"{', '.join(_size_label(n) for n in sorted(ns))}: commit {c}, sources {h}" for (c, h), ns in sources.items()))
+            f"{', '.join(_size_label(n) for n in sorted(ns))}: commit {c}, sources {h}"
+            for (c, h), ns in sources.items()))
     lines += [
-        "- Campaign: `bench/generate.py` (8 niches, niche + tier share rules, niche min creators, per-creator cap ≈ $10k, "
+        "- Campaign: `bench/generate.py` (8 niches, niche + tier share rules, niche min creators, "
+        "per-creator cap ≈ $10k, "
         "budget max($50k, $75 × N), one post per creator); planner with its defaults (HiGHS, gap 0.01 %); "
         "naive baseline with CBC, gapRel 1e-4.",
         "- Wall seconds. Peak memory: planner = peak RSS of its process (HiGHS runs in it; `os.wait4` rusage); "
@@ -558,7 +564,8 @@ def scale_section(store: dict, chart_name: str | None) -> str:
         "",
         "### Planner, per stage (library, one subprocess per size)",
         "",
-        "| creators | read | validate | build | solve | check | explain | write | total | total w/o explain | CPU | peak MB | CLI end-to-end | CLI peak MB | plan value | status |",
+        "| creators | read | validate | build | solve | check | explain | write | total | total w/o explain | CPU "
+        "| peak MB | CLI end-to-end | CLI peak MB | plan value | status |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n in sizes:
@@ -581,13 +588,15 @@ def scale_section(store: dict, chart_name: str | None) -> str:
     lines += [
         "",
         "`total` is the subprocess wall time (includes ~1–2 s of imports and the pre-check); stage columns come from "
-        "`read_input`, `validate`, `make_plan(...).timings`, `explain_plan` (the re-solves `planner plan` runs by default "
+        "`read_input`, `validate`, `make_plan(...).timings`, `explain_plan` "
+        "(the re-solves `planner plan` runs by default "
         "to price binding rules; – = not run) and `build_workbook` + `save_atomically`. "
         "`CLI end-to-end` is `planner plan IN -o OUT` with its defaults (explain included).",
         "",
         "### Naive baseline (pandas.read_excel + one PuLP variable per creator + CBC)",
         "",
-        "| creators | read | build | solve | total | CPU | peak MB (python + CBC) | python | CBC | plan value | CBC gap | status | naive ÷ planner time (w/o explain) | planner value − naive |",
+        "| creators | read | build | solve | total | CPU | peak MB (python + CBC) | python | CBC | plan value "
+        "| CBC gap | status | naive ÷ planner time (w/o explain) | planner value − naive |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for n in sizes:
@@ -599,7 +608,8 @@ def scale_section(store: dict, chart_name: str | None) -> str:
         cells += [_fmt_s(b["wall"]), _fmt_s(b["cpu"]), _fmt_mb(b["peak_rss_mb"]), _fmt_mb(b.get("peak_rss_python_mb")),
                   _fmt_mb(b.get("peak_rss_solver_mb"))]
         cells += [f"{b['value']:,.0f}" if b.get("value") is not None else "–", _fmt_gap(b)]
-        cells.append((b.get("solution_status") or b.get("status") or "") if b["ok"] else f"**failed**: {b.get('error', '')}")
+        cells.append((b.get("solution_status") or b.get("status") or "") if b["ok"]
+                     else f"**failed**: {b.get('error', '')}")
         if p and p["ok"] and b["ok"]:
             cells.append(f"{b['wall'] / core_wall(p):.1f}×")
             if p.get("value") is not None and b.get("value") is not None:
@@ -613,7 +623,8 @@ def scale_section(store: dict, chart_name: str | None) -> str:
     skipped = [n for n in sizes if "naive" not in by[n]]
     if skipped:
         lines.append("")
-        lines.append("Baseline not run for: " + ", ".join(_size_label(n) for n in skipped) + " (`--skip-baseline-above`).")
+        lines.append("Baseline not run for: " + ", ".join(_size_label(n) for n in skipped)
+                     + " (`--skip-baseline-above`).")
     lines += ["", "### Chart", ""]
     if chart_name:
         lines += [f"![time and memory against creators]({chart_name})", ""]
@@ -680,15 +691,18 @@ def svg_chart(store: dict) -> str:
             return x0 + (math.log10(x) - math.log10(x_lo)) / (math.log10(x_hi) - math.log10(x_lo)) * panel_w
 
         def py(y):
-            return pad_t + panel_h - (math.log10(y) - math.log10(y_lo)) / (math.log10(y_hi) - math.log10(y_lo)) * panel_h
+            return (pad_t + panel_h
+                    - (math.log10(y) - math.log10(y_lo)) / (math.log10(y_hi) - math.log10(y_lo)) * panel_h)
 
-        parts.append(f'<text x="{x0 + panel_w / 2}" y="{pad_t - 20}" text-anchor="middle" font-size="14">{title}</text>')
+        parts.append(f'<text x="{x0 + panel_w / 2}" y="{pad_t - 20}" text-anchor="middle" '
+                     f'font-size="14">{title}</text>')
         parts.append(f'<rect x="{x0}" y="{pad_t}" width="{panel_w}" height="{panel_h}" fill="none" stroke="#333"/>')
         d = 10 ** math.ceil(math.log10(x_lo) - 1e-9)
         while d <= x_hi:
             x = px(d)
             parts.append(f'<line x1="{x:.1f}" y1="{pad_t}" x2="{x:.1f}" y2="{pad_t + panel_h}" stroke="#ddd"/>')
-            parts.append(f'<text x="{x:.1f}" y="{pad_t + panel_h + 16}" text-anchor="middle">{_size_label(int(d))}</text>')
+            parts.append(f'<text x="{x:.1f}" y="{pad_t + panel_h + 16}" text-anchor="middle">'
+                         f'{_size_label(int(d))}</text>')
             d *= 10
         parts.append(f'<text x="{x0 + panel_w / 2}" y="{pad_t + panel_h + 36}" text-anchor="middle">creators</text>')
         d = y_lo
@@ -716,9 +730,11 @@ def svg_chart(store: dict) -> str:
     lx = pad_l
     for k, (_, label, colour) in enumerate(tools):
         x = lx + k * 290
-        parts.append(f'<line x1="{x}" y1="{height - 12}" x2="{x + 24}" y2="{height - 12}" stroke="{colour}" stroke-width="2"/>')
+        parts.append(f'<line x1="{x}" y1="{height - 12}" x2="{x + 24}" y2="{height - 12}" stroke="{colour}" '
+                     f'stroke-width="2"/>')
         parts.append(f'<text x="{x + 30}" y="{height - 8}">{label}</text>')
-    parts.append(f'<text x="{width - pad_r}" y="{height - 8}" text-anchor="end" fill="#666">hollow point: failed or timed out</text>')
+    parts.append(f'<text x="{width - pad_r}" y="{height - 8}" text-anchor="end" fill="#666">'
+                 'hollow point: failed or timed out</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -731,14 +747,18 @@ def sweep_section(store: dict) -> str:
     lines += machine_lines(sweeps[-1].get("machine") or store.get("machine") or {})
     lines += [
         "",
-        "| campaign | budgets | gap | sweep (default workers, on a terminal) | sweep --workers 1 | separate `plan` runs | per separate run | CPU s: sweep / --workers 1 / separate | plans found (sweep / separate) | max value difference | date |",
+        "| campaign | budgets | gap | sweep (default workers, on a terminal) | sweep --workers 1 "
+        "| separate `plan` runs | per separate run | CPU s: sweep / --workers 1 / separate "
+        "| plans found (sweep / separate) | max value difference | date |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sweeps:
         sw, s1, sep = s.get("sweep", {}), s.get("sweep_workers_1"), s.get("separate", {})
         vc = s.get("value_check", {})
-        sweep_cell = f"{_fmt_s(sw.get('wall'))} s" + ("" if sw.get("returncode") == 0 else f" (exit {sw.get('returncode')})")
-        s1_cell = "not run" if not s1 else f"{_fmt_s(s1['wall'])} s" + ("" if s1["returncode"] == 0 else f" (exit {s1['returncode']})")
+        sweep_cell = f"{_fmt_s(sw.get('wall'))} s" + (
+            "" if sw.get("returncode") == 0 else f" (exit {sw.get('returncode')})")
+        s1_cell = "not run" if not s1 else f"{_fmt_s(s1['wall'])} s" + (
+            "" if s1["returncode"] == 0 else f" (exit {s1['returncode']})")
         codes = ", ".join(f"exit {k}: {v}" for k, v in sorted(sep.get("exit_codes", {}).items()))
         diff = vc.get("max_rel_diff")
         lines.append(
@@ -749,7 +769,8 @@ def sweep_section(store: dict) -> str:
             f"{vc.get('sweep_plans', '–')} / {vc.get('separate_plans', '–')} | "
             f"{'–' if diff is None else f'{diff:.3%}'} | {s['date'][:16].replace('T', ' ')} |"
         )
-    lines += ["", "Wall seconds; CPU seconds include the worker processes. Exit code 3 = the rules cannot all hold at that budget. "
+    lines += ["", "Wall seconds; CPU seconds include the worker processes. "
+              "Exit code 3 = the rules cannot all hold at that budget. "
               "Sweep wall time is the whole `planner sweep` command (read, scenarios, write); "
               "`separate` is the sum of the sequential `planner plan --budget B` commands.", ""]
     for s in sweeps:
@@ -819,28 +840,38 @@ def quick(args, log) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Planner vs naive baseline: time, memory, value, gap.")
-    parser.add_argument("--sizes", default="1000,10000,100000", help="comma list of creator counts (1k, 10k, 1M allowed)")
+    parser.add_argument("--sizes", default="1000,10000,100000",
+                        help="comma list of creator counts (1k, 10k, 1M allowed)")
     parser.add_argument("--skip-baseline-above", type=_count, default=None, metavar="N",
                         help="do not run the naive baseline for sizes above N")
     parser.add_argument("--skip-cli-above", type=_count, default=None, metavar="N",
                         help="do not run the end-to-end CLI timing for sizes above N")
-    parser.add_argument("--timeout", type=float, default=1800, help="kill any single run after this many seconds (default 1800)")
+    parser.add_argument("--timeout", type=float, default=1800,
+                        help="kill any single run after this many seconds (default 1800)")
     parser.add_argument("--time-limit", type=float, help="solver time limit passed to planner and baseline")
     parser.add_argument("--explain-up-to", type=_count, default=100_000, metavar="N",
                         help="time the planner's explain stage for sizes up to N (default 100k; 0 = never)")
-    parser.add_argument("--out", type=Path, default=RESULTS_MD, help="results markdown (sections replaced; default bench/RESULTS.md)")
-    parser.add_argument("--results-json", type=Path, default=RESULTS_JSON, help="raw results store (default bench/results.json)")
+    parser.add_argument("--out", type=Path, default=RESULTS_MD,
+                        help="results markdown (sections replaced; default bench/RESULTS.md)")
+    parser.add_argument("--results-json", type=Path, default=RESULTS_JSON,
+                        help="raw results store (default bench/results.json)")
     parser.add_argument("--json-out", type=Path, help="(quick mode) write the run's results as JSON here")
-    parser.add_argument("--cache-dir", type=Path, help="where generated workbooks are cached (default bench/.cache; quick: a temp dir)")
-    parser.add_argument("--quick", action="store_true", help="CI smoke: 500 creators, planner and baseline, a few seconds")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="where generated workbooks are cached (default bench/.cache; quick: a temp dir)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI smoke: 500 creators, planner and baseline, a few seconds")
     parser.add_argument("--no-scale", action="store_true", help="skip the scale benchmark")
-    parser.add_argument("--render-only", action="store_true", help="only rewrite RESULTS.md and the chart from the results JSON")
+    parser.add_argument("--render-only", action="store_true",
+                        help="only rewrite RESULTS.md and the chart from the results JSON")
     parser.add_argument("--sweep", action="store_true", help="also run the sweep benchmark")
-    parser.add_argument("--sweep-budgets", default="20000:216000:4000", help="budgets for the typical sample's sweep (default: 50 budgets)")
-    parser.add_argument("--sweep-generated", type=_count, default=10_000, help="creators in the generated sweep campaign (default 10,000)")
+    parser.add_argument("--sweep-budgets", default="20000:216000:4000",
+                        help="budgets for the typical sample's sweep (default: 50 budgets)")
+    parser.add_argument("--sweep-generated", type=_count, default=10_000,
+                        help="creators in the generated sweep campaign (default 10,000)")
     parser.add_argument("--sweep-generated-budgets", default="255000:750000:5000",
                         help="budgets for the generated campaign's sweep (default: 100 budgets)")
-    parser.add_argument("--sweep-gap", type=float, default=0.0001, help="gap per sweep point (default 0.0001, the planner's)")
+    parser.add_argument("--sweep-gap", type=float, default=0.0001,
+                        help="gap per sweep point (default 0.0001, the planner's)")
     parser.add_argument("--no-sweep-typical", action="store_true", help="sweep only the generated campaign")
     parser.add_argument("--no-sweep-workers-1", action="store_true", help="skip the extra `sweep --workers 1` run")
     args = parser.parse_args(argv)
@@ -867,8 +898,9 @@ def main(argv=None) -> int:
             sweeps.append(sweep_benchmark("typical sample (2,000 creators)", TYPICAL, args.sweep_budgets,
                                           args.sweep_gap, args.timeout, log, not args.no_sweep_workers_1))
         path = generate.ensure_campaign(args.sweep_generated, cache_dir=cache_dir)
-        sweeps.append(sweep_benchmark(f"generated {args.sweep_generated:,} creators", path, args.sweep_generated_budgets,
-                                      args.sweep_gap, args.timeout, log, not args.no_sweep_workers_1))
+        sweeps.append(sweep_benchmark(f"generated {args.sweep_generated:,} creators", path,
+                                      args.sweep_generated_budgets, args.sweep_gap, args.timeout, log,
+                                      not args.no_sweep_workers_1))
 
     store = merge(load_store(args.results_json), records, sweeps, machine)
     args.results_json.write_text(json.dumps(store, indent=1, default=str) + "\n", encoding="utf-8")

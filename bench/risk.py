@@ -115,7 +115,8 @@ def cvar_case(name: str, path: Path, time_limit: float, log) -> dict:
     log(f"{name}: planner {seconds:.1f} s, {outcome.status.value}, gap {outcome.gap:.4%}")
     textbook = textbook_cvar(campaign, time_limit)
     log(f"{name}: textbook {textbook['seconds']:.1f} s, {textbook['status']}")
-    return {"name": name, "creators": len(campaign.creators), "slots": int(build_matrix(campaign, allow_zero=True).columns),
+    return {"name": name, "creators": len(campaign.creators),
+            "slots": int(build_matrix(campaign, allow_zero=True).columns),
             "samples": campaign.settings.risk_samples, "seconds": seconds, "value": outcome.objective,
             "bound": outcome.bound, "gap": outcome.gap, "status": outcome.status.value, "textbook": textbook,
             "limit": time_limit}
@@ -145,7 +146,8 @@ def section(cvar: list, ranges: list, load: tuple) -> str:
              f"`python bench/risk.py` on {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} at the end "
              f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}). Measured, not asserted.", ""]
     if cvar:
-        lines += ["The risk-averse plan (500 samples, CVaR of the worst 10%, gap 0.01%): the planner's outer approximation "
+        lines += ["The risk-averse plan (500 samples, CVaR of the worst 10%, gap 0.01%): "
+                  "the planner's outer approximation "
                   "against the whole Rockafellar-Uryasev program in HiGHS, the same samples and time limit.", "",
                   "| campaign | creators | slots | planner s | planner status (gap) | planner CVaR | textbook s | "
                   "textbook status (gap) | textbook CVaR |", "|---|---:|---:|---:|---|---:|---:|---|---:|"]

@@ -146,7 +146,8 @@ def main(argv=None) -> int:
     parser.add_argument("--solver", choices=("highs", "cbc"))
     parser.add_argument("--gap", type=float)
     parser.add_argument("--time-limit", type=float)
-    parser.add_argument("--explain", action="store_true", help="also time planner.pipeline.explain_plan (as `planner plan` does)")
+    parser.add_argument("--explain", action="store_true",
+                        help="also time planner.pipeline.explain_plan (as `planner plan` does)")
     args = parser.parse_args(argv)
     from planner.errors import PlannerError
 

@@ -326,7 +326,8 @@ def markdown(results: dict) -> str:
         "nothing else: with openpyxl (how `naive_baseline.py` reads its input) and with calamine (the fastest "
         "off-the-shelf reader). Measured, not asserted.",
         "",
-        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM; Python {machine['python']}; "
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM; "
+        f"Python {machine['python']}; "
         f"commit {machine['commit']} (planner + models sources sha256 {machine['source_sha256']})",
         f"- Run {results['started']} … {results['finished']}; `uptime` before: `{results['uptime_before']}`; "
         f"after: `{results['uptime_after']}`",
@@ -338,7 +339,8 @@ def markdown(results: dict) -> str:
     for case, run in runs.items():
         planner = run["planner"]
         lines.append(
-            f"| {case} | {run['rows']} | {_secs(planner['wall_s'])} | {_secs(planner['cpu_s'])} | {planner['peak_mb']:,.0f} | "
+            f"| {case} | {run['rows']} | {_secs(planner['wall_s'])} | {_secs(planner['cpu_s'])} | "
+            f"{planner['peak_mb']:,.0f} | "
             f"{_baseline_cell(run.get('openpyxl'))} | {_baseline_cell(run.get('calamine'))} | "
             f"{run['outcome']} | {'yes' if run['expected'] else '**no**'} |"
         )

@@ -90,7 +90,9 @@ def rule_of_thumb_plan(campaign: Campaign) -> np.ndarray:
             c = codes[i]
             if c >= 0:
                 share_left[c] -= extra
-        state["engagement"] += value_list[i] * (decay ** now if k == 1 else sum(decay ** j for j in range(now, now + k)))
+        state["engagement"] += value_list[i] * (
+            decay ** now if k == 1 else sum(decay ** j for j in range(now, now + k))
+        )
         posts_list[i] = now + k
         state["spend_left"] -= extra
         return True

@@ -137,15 +137,24 @@ class _Planned:
         self.budget, self.total = budget, float(spend.sum())
         self.basis = budget if campaign.settings.share_basis == "budget" else self.total
         self.engagement = float(plan_engagement(campaign, posts).sum())
-        self.measured = {}
+        self.measured, self.masks = {}, {}
 
-    def share(self, members: np.ndarray, basis: float, rule) -> tuple:
-        """(planned share of ``basis``, room): a share of nothing holds a minimum; the room is one
-        post of the group's cheapest creator that could move the share toward the limit."""
+    def members(self, dimension: str, groups) -> np.ndarray:
+        """The creators in a group (or a mix's groups), found once for all the rules on it."""
+        if (dimension, groups) not in self.masks:
+            self.masks[(dimension, groups)] = self.campaign.members(dimension, groups)
+        return self.masks[(dimension, groups)]
+
+    def share(self, dimension: str, groups, basis: float, rule) -> tuple:
+        """(planned share of ``basis``, room) of a group's (or mix's) spend: a share of nothing holds a
+        minimum; the room is one post of its cheapest creator that could move the share toward the limit."""
         if basis <= 0:
             return (rule.limit if rule.sense == ">=" else 0.0), 0.0
+        members = self.members(dimension, groups)
+        if ("spend", dimension, groups) not in self.masks:
+            self.masks[("spend", dimension, groups)] = self.spend[members].sum()
         movable = members & (self.booked if rule.sense == ">=" else self.can_grow)
-        return self.spend[members].sum() / basis, _cheapest(self.cost[movable]) / basis
+        return self.masks[("spend", dimension, groups)] / basis, _cheapest(self.cost[movable]) / basis
 
     def custom(self, custom) -> tuple:
         """(scoped sum, whole sum, smallest step) of a custom rule's measure over the plan."""
@@ -184,17 +193,17 @@ def _creator_count(p: _Planned, rule) -> tuple:
 
 
 def _group_share(p: _Planned, rule) -> tuple:
-    planned, room = p.share(p.campaign.members(rule.dimension, rule.subject), p.basis, rule)
+    planned, room = p.share(rule.dimension, rule.subject, p.basis, rule)
     basis_word = "budget" if p.campaign.settings.share_basis == "budget" else "planned spend"
     return planned, f"share of {basis_word}", room, 1.0
 
 
 def _group_count(p: _Planned, rule) -> tuple:
-    return int((p.campaign.members(rule.dimension, rule.subject) & p.booked).sum()), "creators", 1, 1.0
+    return int((p.members(rule.dimension, rule.subject) & p.booked).sum()), "creators", 1, 1.0
 
 
 def _mix_share(p: _Planned, rule) -> tuple:
-    planned, room = p.share(p.campaign.members(rule.dimension, rule.record.groups), p.total, rule)
+    planned, room = p.share(rule.dimension, rule.record.groups, p.total, rule)
     return (planned if p.total > 0 else rule.limit), "share of planned spend", room, 1.0  # a share of nothing holds
 
 

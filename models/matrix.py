@@ -261,6 +261,14 @@ class _Slots:
     first_of: np.ndarray  # each creator's first-post column, -1 when it has none
     bookable: np.ndarray  # creators with a first-post column, in column order
     measured: dict = field(default_factory=dict)  # custom rule name -> its coefficients (both bounds share them)
+    masks: dict = field(default_factory=dict)  # (dimension, groups) -> members (a group's rules share them)
+
+    def members(self, dimension: str, groups) -> np.ndarray:
+        """The creators in a group (or a mix's groups), found once for all the rules on it."""
+        key = (dimension, groups)
+        if key not in self.masks:
+            self.masks[key] = self.campaign.members(dimension, groups)
+        return self.masks[key]
 
     @property
     def every(self) -> np.ndarray:
@@ -277,8 +285,9 @@ class _Slots:
     def custom(self, rule: Rule) -> tuple:
         """(scoped, whole) coefficients of a custom rule's measure over the columns."""
         if rule.subject not in self.measured:
-            self.measured[rule.subject] = slot_coefficients(self.campaign.creators, rule.record, self.creator, self.slot,
-                                                            self.campaign.settings.repeat_post_decay)
+            self.measured[rule.subject] = slot_coefficients(
+                self.campaign.creators, rule.record, self.creator, self.slot, self.campaign.settings.repeat_post_decay
+            )
         return self.measured[rule.subject]
 
 
@@ -297,17 +306,17 @@ def _creator_count(s: _Slots, rule: Rule) -> tuple:
 
 
 def _group_share(s: _Slots, rule: Rule) -> tuple:
-    mask = s.campaign.members(rule.dimension, rule.subject)
+    mask = s.members(rule.dimension, rule.subject)
     return s.spend_share(mask, rule, s.campaign.settings.share_basis == "spend")
 
 
 def _group_count(s: _Slots, rule: Rule) -> tuple:
-    mask = s.campaign.members(rule.dimension, rule.subject)
+    mask = s.members(rule.dimension, rule.subject)
     return s.first[mask[s.bookable]], 1.0, rule.sense, rule.limit, 1
 
 
 def _mix_share(s: _Slots, rule: Rule) -> tuple:
-    return s.spend_share(s.campaign.members(rule.dimension, rule.record.groups), rule, True)
+    return s.spend_share(s.members(rule.dimension, rule.record.groups), rule, True)
 
 
 def _custom_bound(s: _Slots, rule: Rule) -> tuple:

@@ -58,7 +58,8 @@ class RiskFigures:
     draws: int
     seed: int
     mean_error: float  # Monte Carlo standard error of the mean
-    histogram: tuple = field(default=(), compare=False)  # (bin edges, counts) of the sampled totals, for the distribution chart
+    # (bin edges, counts) of the sampled totals, for the distribution chart
+    histogram: tuple = field(default=(), compare=False)
 
     def rows(self) -> list:
         """(statistic, value) rows, as the Risk sheet lists them."""

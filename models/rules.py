@@ -129,42 +129,53 @@ def parse(name: str) -> tuple:
 
 
 def campaign_rules(campaign: Campaign) -> list:
-    """Every rule of the campaign, in the order the program's rows and the Rules sheet list them."""
+    """Every rule of the campaign, in the order the Rules sheet lists them (and the program's rows)."""
     settings = campaign.settings
-    rules = [Rule("budget", settings.total_budget)]
     include = campaign.creators["include"].to_numpy()
     handles = campaign.creators["creator"].to_numpy()
-    rules += [Rule("must_include", 1, subject=handles[i], index=int(i)) for i in (include == MUST).nonzero()[0]]
-    for kind in ("max_share_per_creator", "min_creators", "max_creators"):
-        if getattr(settings, kind) is not None:
-            rules.append(Rule(kind, getattr(settings, kind)))
+    rules = [Rule("must_include", 1, subject=handles[i], index=int(i)) for i in (include == MUST).nonzero()[0]]
+    rules += _settings_rules(settings, ("max_share_per_creator", "budget", "min_creators", "max_creators"))
     for group in campaign.groups:
-        for kind in ("group_min_share", "group_max_share", "group_min_creators", "group_max_creators"):
-            limit = getattr(group, KINDS[kind].column)
-            if limit is not None:
-                rules.append(Rule(kind, limit, group.dimension, group.group, record=group))
+        rules += _record_rules(group, ("group_min_share", "group_max_share", "group_min_creators",
+                                       "group_max_creators"), group.dimension, group.group)
     for mix in campaign.mixes:
-        for kind in ("mix_min_share", "mix_max_share"):
-            limit = getattr(mix, KINDS[kind].column)
-            if limit is not None:
-                rules.append(Rule(kind, limit, mix.dimension, mix.name, record=mix))
+        rules += _record_rules(mix, ("mix_min_share", "mix_max_share"), mix.dimension, mix.name)
     for custom in campaign.custom:
-        for kind in ("custom_min", "custom_max", "custom_min_share", "custom_max_share"):
-            limit = getattr(custom, KINDS[kind].column)
-            if limit is not None:
-                rules.append(Rule(kind, limit, subject=custom.name, record=custom))
-    if settings.target_engagement is not None:
-        rules.append(Rule("target_engagement", settings.target_engagement))
-    return rules
+        rules += _record_rules(custom, ("custom_min", "custom_max", "custom_min_share", "custom_max_share"), None,
+                               custom.name)
+    return rules + _settings_rules(settings, ("target_engagement",))
+
+
+def _settings_rules(settings, kinds) -> list:
+    """The Budget sheet's rules of these kinds that the settings state."""
+    return [Rule(kind, getattr(settings, KINDS[kind].column)) for kind in kinds
+            if getattr(settings, KINDS[kind].column) is not None]
+
+
+def _record_rules(record, kinds, dimension, subject) -> list:
+    """The rules a group, mix or custom rule record states, one per bound it gives."""
+    return [Rule(kind, getattr(record, KINDS[kind].column), dimension, subject, record=record) for kind in kinds
+            if getattr(record, KINDS[kind].column) is not None]
 
 
 def find(campaign: Campaign, name: str) -> Optional[Rule]:
-    """The campaign's rule with this id, or None."""
+    """The campaign's rule with this id, or None (looked up in the record it names, not by listing every rule)."""
     kind, dimension, subject = parse(name)
     if kind is None:
         return None
-    return next((r for r in campaign_rules(campaign) if r.kind == kind and r.subject == subject
-                 and (dimension is None or r.dimension == dimension)), None)
+    scope = KINDS[kind].scope
+    if scope == "campaign":
+        found = _settings_rules(campaign.settings, (kind,))
+    elif scope == "creator":
+        at = ((campaign.creators["creator"].to_numpy() == subject) & (campaign.creators["include"].to_numpy() == MUST))
+        found = [Rule(kind, 1, subject=subject, index=int(i)) for i in at.nonzero()[0][:1]]
+    else:
+        records = {"group": campaign.groups, "mix": campaign.mixes, "custom": campaign.custom}[scope]
+        found = [rule for record in records
+                 if (record.group if scope == "group" else record.name) == subject
+                 and (scope != "group" or record.dimension == dimension)
+                 for rule in _record_rules(record, (kind,), getattr(record, "dimension", None), subject)]
+    return found[0] if found else None
 
 
 def with_limit(campaign: Campaign, name: str, value) -> Campaign:
@@ -187,7 +198,8 @@ def with_limit(campaign: Campaign, name: str, value) -> Campaign:
     if scope == "mix":
         return replace(campaign, mixes=tuple(replace(m, **{column: value}) if m.name == subject else m
                                              for m in campaign.mixes))
-    return replace(campaign, groups=tuple(replace(g, **{column: value}) if g.dimension == dimension and g.group == subject
+    return replace(campaign, groups=tuple(replace(g, **{column: value})
+                                          if g.dimension == dimension and g.group == subject
                                           else g for g in campaign.groups))
 
 
@@ -217,7 +229,9 @@ def setting_words(rule: Rule) -> str:
     """The limit's setting in words, for 'raise ... from 8% to 9%': 'niche beauty min_share'."""
     if rule.scope == "group":
         return f"{rule.dimension} {rule.subject} {rule.column}"
-    if rule.scope in ("custom", "mix"):
+    if rule.scope == "mix":
+        return f"mix {rule.subject} {rule.column}"
+    if rule.scope == "custom":
         return f"{rule.subject} {rule.column}"
     return rule.column
 
@@ -238,7 +252,8 @@ def describe(rule: Rule, basis_word: str, noun: str, label: str = "") -> str:
         return f"{'At least' if rule.sense == '>=' else 'At most'} {creators_text(rule.limit)}"
     if rule.scope == "group":
         bound = "at least" if rule.sense == ">=" else "at most"
-        amount = f"{share_text(rule.limit)} of {basis_word}" if rule.column.endswith("share") else creators_text(rule.limit)
+        amount = (f"{share_text(rule.limit)} of {basis_word}" if rule.column.endswith("share")
+                  else creators_text(rule.limit))
         return f"{label}: {bound} {amount}"
     if rule.scope == "mix":
         return rule.record.describe()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from models.campaign import Campaign
@@ -209,14 +210,14 @@ def plan(creators, budget=None, niches=None, tiers=None, platforms=None, explain
     started = time.perf_counter()
     result = make_plan(campaign)
     result.warnings = validation.warnings + result.warnings
+    neutral = result
     if campaign.settings.risk == "cvar":  # the best mean of the worst outcomes, beside the best-mean plan
-        neutral = result
         result = risk_averse(campaign, neutral)
         result.warnings = neutral.warnings + result.warnings
     else:
         result.risk = plan_risk(campaign, result.posts)
-    if explain and campaign.settings.risk != "cvar":
-        result.explanation = explain_plan(campaign, result)
+    if explain and np.array_equal(result.posts, neutral.posts):  # priced for the mean: the best-mean plan
+        result.explanation = explain_plan(campaign, neutral)
     result.timings["api"] = time.perf_counter() - started
     return Result(campaign, result, validation, source)
 
@@ -261,7 +262,8 @@ def _campaign(creators, budget, niches, tiers, platforms, settings, custom_rules
                                                 overrides.get("time_limit_seconds"), overrides.get("mip_gap"),
                                                 decimal_separator=overrides.get("decimal_separator"))
         return campaign, validation, str(creators)
-    frames = {"creators": creators, "niches": niches, "tiers": tiers, "platforms": platforms, "custom_rules": custom_rules}
+    frames = {"creators": creators, "niches": niches, "tiers": tiers, "platforms": platforms,
+              "custom_rules": custom_rules}
     for name, frame in frames.items():
         if frame is not None and not isinstance(frame, pd.DataFrame):
             raise TypeError(f"{name} must be a pandas DataFrame, not {type(frame).__name__}")

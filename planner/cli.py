@@ -110,7 +110,8 @@ _decimal_comma = click.option("--decimal-comma", "decimal_separator", flag_value
                               help="Numbers typed as text use a decimal comma (1.200,50; 3,5%).")
 #: ``--objective``: what one post is worth; overrides the Budget sheet's ``objective``.
 _objective = click.option("--objective", "objective", metavar="NAME",
-                          help="What to maximise: engagement (default), reach, conversions, or a numeric Creators column.")
+                          help="What to maximise: engagement (default), reach, conversions, "
+                               "or a numeric Creators column.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,12 +123,16 @@ def cli(debug):
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
-@click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Report workbook to write (.xlsx).")
-@click.option("--solver", type=SolverType(), help="MIP solver: highs (default), cbc, or pulp:NAME for any solver PuLP drives.")
+@click.option("-o", "--output", "output_path", required=True, type=click.Path(),
+              help="Report workbook to write (.xlsx).")
+@click.option("--solver", type=SolverType(),
+              help="MIP solver: highs (default), cbc, or pulp:NAME for any solver PuLP drives.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit in seconds.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove (default 0.0001 = 0.01%).")
+@click.option("--gap", type=click.FloatRange(min=0, max=1),
+              help="Relative optimality gap to prove (default 0.0001 = 0.01%).")
 @click.option("--budget", type=MoneyType(), help="Total budget; overrides the Budget sheet (required for CSV input).")
-@click.option("--target-engagement", type=MoneyType(), help="Find the smallest spend that reaches this weighted expected engagement.")
+@click.option("--target-engagement", type=MoneyType(),
+              help="Find the smallest spend that reaches this weighted expected engagement.")
 @click.option("--explain/--no-explain", default=True, show_default=True,
               help="Re-solve to price each binding rule and say why top creators were left out.")
 @click.option("--risk", type=click.Choice(["neutral", "cvar"], case_sensitive=False),
@@ -165,7 +170,8 @@ def plan(input_path, output_path, solver, time_limit, gap, budget, target_engage
         click.echo(in_objective(f"  vs rule of thumb: {lift:+.1%} engagement"))
     costs = (result.explanation or {}).get("costs")
     if costs and costs["budget_marginal"] is not None:
-        click.echo(in_objective(f"  each extra {money(1000, 0)} of budget buys about {costs['budget_marginal']:,.0f} engagement"))
+        click.echo(in_objective(f"  each extra {money(1000, 0)} of budget buys about "
+                                f"{costs['budget_marginal']:,.0f} engagement"))
     for warning in result.warnings:
         click.echo(f"  warning: {warning}", err=True)
 
@@ -183,9 +189,12 @@ def _read(input_path):
 
 def _solver_options(command):
     """--solver, --time-limit, --gap and --workers, shared by the multi-scenario commands."""
-    command = click.option("--workers", type=click.IntRange(min=1), help="Processes to run scenarios in (default: one per core).")(command)
-    command = click.option("--gap", type=click.FloatRange(min=0, max=1), help="Relative optimality gap to prove per scenario.")(command)
-    command = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), help="Solver time limit per scenario, seconds.")(command)
+    command = click.option("--workers", type=click.IntRange(min=1),
+                           help="Processes to run scenarios in (default: one per core).")(command)
+    command = click.option("--gap", type=click.FloatRange(min=0, max=1),
+                           help="Relative optimality gap to prove per scenario.")(command)
+    command = click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
+                           help="Solver time limit per scenario, seconds.")(command)
     command = click.option("--solver", type=SolverType(), help="MIP solver: highs, cbc or pulp:NAME.")(command)
     return command
 
@@ -225,18 +234,22 @@ def _scenario_summary(results) -> None:
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Workbook to write (.xlsx).")
-@click.option("--budgets", required=True, help="start:stop:step (inclusive) or a comma list, e.g. 20000:200000:20000 or 20k,50k,80k.")
-@click.option("--mix", "mixes", multiple=True, help="Sweep each of these built-in mixes too (many-micro, few-macro, balanced).")
-@click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
+@click.option("--budgets", required=True,
+              help="start:stop:step (inclusive) or a comma list, e.g. 20000:200000:20000 or 20k,50k,80k.")
+@click.option("--mix", "mixes", multiple=True,
+              help="Sweep each of these built-in mixes too (many-micro, few-macro, balanced).")
+@click.option("--mix-share", type=click.FloatRange(min=0, max=1),
+              help="Minimum share of planned spend for a mix's tiers (default 0.70).")
 @click.option("--budget", type=MoneyType(),
-              help="The campaign's total budget, as for plan (default: the Budget sheet's; for CSV input, the largest swept).")
+              help="The campaign's total budget, as for plan "
+                   "(default: the Budget sheet's; for CSV input, the largest swept).")
 @_solver_options
 @_decimal_comma
 @_objective
 @_client_copy
 @_handle_errors
-def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers, decimal_separator,
-          objective, client_copy):
+def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, time_limit, gap, workers,
+          decimal_separator, objective, client_copy):
     """Plan INPUT once per budget: the efficient frontier of engagement against budget.
 
     Example:
@@ -257,7 +270,8 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
         # Scenarios are named once the campaign (and so its currency) is known.
         results = scenarios_to_workbook(
             input_path, output_path, lambda campaign, raw: (sweep_scenarios(amounts, lines, mix_share), []), title,
-            budget=budget if budget is not None or raw.kind != "csv" else max(amounts), solver=solver, time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
+            budget=budget if budget is not None or raw.kind != "csv" else max(amounts),
+            solver=solver, time_limit=time_limit, gap=gap, workers=workers, progress=progress, raw=raw,
             decimal_separator=decimal_separator, client_copy=client_copy, objective=objective,
         )
     click.echo(f"Sweep written to {output_path}" + (f" (client copy: {client_copy})" if client_copy else ""))
@@ -267,10 +281,13 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
 @cli.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", "output_path", required=True, type=click.Path(), help="Workbook to write (.xlsx).")
-@click.option("--mix", "mixes", multiple=True, help="Compare only these: built-in mixes (many-micro, few-macro, balanced) or Scenarios-sheet names.")
-@click.option("--mix-share", type=click.FloatRange(min=0, max=1), help="Minimum share of planned spend for a mix's tiers (default 0.70).")
+@click.option("--mix", "mixes", multiple=True,
+              help="Compare only these: built-in mixes (many-micro, few-macro, balanced) or Scenarios-sheet names.")
+@click.option("--mix-share", type=click.FloatRange(min=0, max=1),
+              help="Minimum share of planned spend for a mix's tiers (default 0.70).")
 @click.option("--budget", type=MoneyType(), help="Budget for every scenario without its own.")
-@click.option("--target-engagement", type=MoneyType(), help="Compare the smallest spend each scenario needs to reach this engagement.")
+@click.option("--target-engagement", type=MoneyType(),
+              help="Compare the smallest spend each scenario needs to reach this engagement.")
 @click.option("--frontier-points", type=click.IntRange(min=1), default=3, show_default=True,
               help="Budgets per scenario on the frontier chart (from 50% to 150% of its budget; 1 = none extra).")
 @_solver_options
@@ -278,8 +295,8 @@ def sweep(input_path, output_path, budgets, mixes, mix_share, budget, solver, ti
 @_objective
 @_client_copy
 @_handle_errors
-def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit, gap, workers,
-            decimal_separator, objective, client_copy):
+def compare(input_path, output_path, mixes, mix_share, budget, target_engagement, frontier_points, solver, time_limit,
+            gap, workers, decimal_separator, objective, client_copy):
     """Plan several mixes of INPUT side by side at the same budget.
 
     Built in: many-micro (nano + micro tiers take at least 70% of spend),

@@ -113,7 +113,8 @@ def precheck(campaign: Campaign) -> list:
         where = f"{sheet} sheet, {rule.dimension} {rule.group}"
         if rule.min_creators and rule.min_creators > members.sum():
             problems.append(Conflict(
-                f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} of its creators can be booked",
+                f"{where}: min_creators {rule.min_creators} but only {int(members.sum())} "
+                "of its creators can be booked",
                 (rule_name("group_min_creators", rule.dimension, rule.group),),
             ))
         elif rule.min_creators:

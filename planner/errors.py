@@ -196,7 +196,8 @@ class OutputError(PlannerError):
 #: What a reader library's error says, in words a planner can act on (first match wins).
 _DAMAGE_WORDS = (
     (("worksheetnotfound", "sheet not found", "no sheet"), "a sheet the workbook lists is missing from the file"),
-    (("zip", "archive", "deflate", "crc", "eof", "truncat"), "the file is cut short or its compressed contents are damaged"),
+    (("zip", "archive", "deflate", "crc", "eof", "truncat"),
+     "the file is cut short or its compressed contents are damaged"),
     (("sharedstring", "shared string", "sst"), "its table of shared text is damaged"),
     (("style", "numfmt", "number format"), "its cell formats are damaged"),
     (("xml", "attribute", "tag", "utf", "encoding"), "part of its contents is not well-formed"),

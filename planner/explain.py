@@ -165,7 +165,8 @@ def rule_costs(campaign: Campaign, plan: Plan, solver: str, time_limit=None, gap
         rows.append((name, words, gain, max(0.0, outcome.engagement - base_bound), outcome.bound - base, METHOD))
     table = pd.DataFrame(rows, columns=["rule", "step", "engagement_gain", "gain_low", "gain_high", "method"])
     budget_row = table[table["rule"] == "budget"]
-    marginal = float(budget_row["engagement_gain"].iat[0]) if len(budget_row) and budget_row["engagement_gain"].notna().iat[0] else None
+    marginal = (float(budget_row["engagement_gain"].iat[0])
+                if len(budget_row) and budget_row["engagement_gain"].notna().iat[0] else None)
     together_outcome = outcomes[-1]
     all_loosened = None if together_outcome.engagement is None else max(0.0, together_outcome.engagement - base)
     return {"table": table, "budget_marginal": marginal, "all_loosened": all_loosened,
@@ -247,7 +248,8 @@ def why_not(campaign: Campaign, plan: Plan, marginal_per_dollar: Optional[float]
                 reason = (f"better use of the money: booking it ({money(package)}) means dropping posts that "
                           "together are worth more within the rules")
         elif reasons:
-            reason = "kept out by: " + "; ".join(r for r in reasons if r != "budget") + (" (and the budget)" if "budget" in reasons else "")
+            reason = ("kept out by: " + "; ".join(r for r in reasons if r != "budget")
+                      + (" (and the budget)" if "budget" in reasons else ""))
         else:
             reason = ("booking it would break a minimum elsewhere (shares are of planned spend) "
                       "or displace posts worth more")

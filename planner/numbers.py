@@ -15,7 +15,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-_ERROR_CELLS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA"}
+_ERROR_CELLS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                "#GETTING_DATA"}
 _NUMBER = re.compile(
     r"^(?P<sign>[+-]?)\s*(?P<cur>[$€£¥])?\s*(?P<sign2>[+-]?)\s*"
     r"(?P<num>\d[\d.,]*|[.,]\d+)\s*(?P<suffix>[kmb%])?\s*(?P<cur2>[$€£¥])?$",

@@ -134,7 +134,8 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
         limit = campaign.settings.time_limit_seconds
         deadline = None if limit is None else started + limit - _write_reserve(campaign)
         try:
-            plan = make_plan(campaign, time_limit=None if deadline is None else max(deadline - time.perf_counter(), 0.1))
+            plan = make_plan(campaign,
+                             time_limit=None if deadline is None else max(deadline - time.perf_counter(), 0.1))
         except InfeasibleError as exc:
             info = run_info(input_path, campaign, validation, validation.warnings, {"read and validate": read_seconds},
                             digest.result())
@@ -148,17 +149,21 @@ def plan_to_workbook(input_path, output_path, budget=None, solver=None, time_lim
             # The best-mean plan in hand, the plan that does best in the worst outcomes is found and
             # both are measured on the same fresh draws.
             neutral = plan
-            plan = risk_averse(campaign, neutral, None if deadline is None else max(deadline - time.perf_counter(), 0.1))
-            plan.warnings, plan.timings = neutral.warnings + plan.warnings, {**neutral.timings, "risk-averse": plan.timings["solve"]}
-            explain = False  # rule costs are priced for the mean; the risk-averse objective is not
-            plan.warnings.append("risk = cvar: rule costs and left-out creators are not explained for the risk-averse "
-                                 "plan (they are priced for the mean)")
+            plan = risk_averse(campaign, neutral,
+                               None if deadline is None else max(deadline - time.perf_counter(), 0.1))
+            plan.warnings, plan.timings = (neutral.warnings + plan.warnings,
+                                           {**neutral.timings, "risk-averse": plan.timings["solve"]})
+            if not np.array_equal(plan.posts, neutral.posts):
+                explain = False  # rule costs are priced for the mean; the risk-averse objective is not
+                plan.warnings.append("risk = cvar: rule costs and left-out creators are not explained for the "
+                                     "risk-averse plan (they are priced for the mean)")
         else:
+            neutral = plan
             plan.risk = plan_risk(campaign, plan.posts)
         plan.timings["risk"] = time.perf_counter() - risk_started
         if explain:
             explain_started = time.perf_counter()
-            plan.explanation = explain_plan(campaign, plan, deadline)
+            plan.explanation = explain_plan(campaign, neutral, deadline)  # the best-mean plan's solve
             plan.timings["explain"] = time.perf_counter() - explain_started
             if plan.explanation is None:
                 plan.warnings.append(f"explanations skipped: the time limit ({limit:g} s) left no time for them; "
@@ -179,7 +184,8 @@ def _client_copy_path(client_copy, output_path, input_path):
         return None
     client_copy = check_output_path(client_copy, input_path)
     if client_copy.resolve() == output_path.resolve():
-        raise OutputError(Problem(str(client_copy), "the client copy would replace the full report; give it its own name"))
+        raise OutputError(Problem(str(client_copy),
+                                  "the client copy would replace the full report; give it its own name"))
     return client_copy
 
 
@@ -242,7 +248,8 @@ def run_info(input_path, campaign, validation, warnings, timings, sha256=None) -
         "input": Path(input_path).name,  # the file's name, never this machine's folders
         "sha256": sha256 if sha256 is not None else file_sha256(input_path),
         "written_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default")) for f in fields(settings)],
+        "settings": [(f.name, getattr(settings, f.name), validation.sources.get(f.name, "default"))
+                     for f in fields(settings)],
         "versions": versions(),
         "warnings": warnings,
         "timings": timings,
@@ -341,7 +348,8 @@ def compare_scenarios(campaign, raw, mixes, mix_share, target, frontier_points):
             for factor in factors:
                 if abs(factor - 1.0) > 1e-9:
                     extra.append(replace(
-                        scenario, name=f"{scenario.name} @ {money(budget * factor, 0)}", budget=budget * factor, line=scenario.series
+                        scenario, name=f"{scenario.name} @ {money(budget * factor, 0)}", budget=budget * factor,
+                        line=scenario.series,
                     ))
     return chosen, extra
 

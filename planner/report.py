@@ -190,7 +190,9 @@ def group_table(campaign: Campaign, plan: Plan, dimension: str) -> pd.DataFrame:
         table["weight"] = [rules[g].weight if g in rules else 1.0 for g in table[dimension]]
     if dimension == "tier":  # in size order, nano to mega, not by spend
         order = {band.name: k for k, band in enumerate(campaign.tiers)}
-        return table.sort_values("tier", key=lambda names: names.map(lambda n: order.get(n, len(order)))).reset_index(drop=True)
+        return table.sort_values(
+            "tier", key=lambda names: names.map(lambda n: order.get(n, len(order)))
+        ).reset_index(drop=True)
     return table.sort_values("spend", ascending=False).reset_index(drop=True)
 
 
@@ -254,7 +256,9 @@ def _write_table(ws, frame: pd.DataFrame, name: str, first_row: int = 1, formats
     # Named up front, or openpyxl reads every cell of the range to name them when saving.
     table.tableColumns = [TableColumn(id=j, name=header) for j, header in enumerate(headers, start=1)]
     # Filter buttons on the header, over the rows (not the totals row).
-    table.autoFilter = AutoFilter(ref=f"A{first_row}:{get_column_letter(len(columns))}{last_row - (totals is not None)}")
+    table.autoFilter = AutoFilter(
+        ref=f"A{first_row}:{get_column_letter(len(columns))}{last_row - (totals is not None)}"
+    )
     if totals is not None:
         table.totalsRowCount = 1
         table.tableColumns[0].totalsRowLabel = str(totals.get(columns[0], "Total"))
@@ -477,8 +481,8 @@ def _summary_sheet(ws, campaign: Campaign, plan: Plan, allocation: pd.DataFrame,
     explanation = plan.explanation or {}
     costs = explanation.get("costs")
     if costs is not None:
-        rows.append((in_objective(f"Engagement per extra {money(1000, 0)} of budget (re-solved)"), costs["budget_marginal"],
-                     COUNT))
+        rows.append((in_objective(f"Engagement per extra {money(1000, 0)} of budget (re-solved)"),
+                     costs["budget_marginal"], COUNT))
     if explanation.get("unspent"):
         rows.append(("Budget left unspent", explanation["unspent"], None))
     next_row = _key_values(ws, rows, first_row)
@@ -525,8 +529,10 @@ def _range_row(plan: Plan) -> tuple:
     if risk is None:
         return ("Range of outcomes", "Not computed: add engagement_rate_low and engagement_rate_high columns (the "
                 "10th and 90th percentiles of each creator's rate), or an engagement_cv setting", None)
-    return ("Range of outcomes", in_objective(f"Expected {risk.mean:,.0f} weighted engagement; 8 in 10 campaigns land "
-                                              f"between {risk.p10:,.0f} and {risk.p90:,.0f} (see the Risk sheet)"), None)
+    return ("Range of outcomes",
+            in_objective(f"Expected {risk.mean:,.0f} weighted engagement; 8 in 10 campaigns land "
+                         f"between {risk.p10:,.0f} and {risk.p90:,.0f} (see the Risk sheet)"),
+            None)
 
 
 def _risk_sheet(ws, risk, identity: dict, neutral=None) -> None:
@@ -580,7 +586,8 @@ def _lift_words(plan: Plan, lift) -> str:
         text = "The same engagement as booking the best engagement per dollar first (the rule of thumb)"
     else:
         more = "more" if lift > 0 else "less"
-        text = f"{share_words(round(abs(lift), 4))} {more} engagement than booking the best engagement per dollar first (the rule of thumb)"
+        text = (f"{share_words(round(abs(lift), 4))} {more} engagement than booking the best engagement per dollar "
+                "first (the rule of thumb)")
     broken = len(plan.baseline_violations)
     if broken:
         text += f", which breaks {broken} rule{'s' if broken > 1 else ''}"
@@ -795,8 +802,10 @@ def save_atomically(wb: Workbook, output) -> None:
         wb.save(temporary)
         bulk = getattr(wb, "_planner_bulk", {})
         if bulk:
-            _stream_rows(temporary, {f"xl/worksheets/sheet{wb.worksheets.index(wb[title]) + 1}.xml": (frame.iloc[1:], first_row)
-                                     for title, (frame, first_row) in bulk.items()})
+            _stream_rows(temporary, {
+                f"xl/worksheets/sheet{wb.worksheets.index(wb[title]) + 1}.xml": (frame.iloc[1:], first_row)
+                for title, (frame, first_row) in bulk.items()
+            })
         os.replace(temporary, output)
     except BaseException as exc:
         if os.path.exists(temporary):
@@ -936,5 +945,6 @@ def _column_cells(values: pd.Series, letter: str, style: str, first_row: int) ->
         elif isinstance(value, (int, float)):
             cells.append(f'<c r="{letter}{r}"{style}><v>{value!r}</v></c>')
         else:
-            cells.append(f'<c r="{letter}{r}"{style} t="inlineStr"><is><t xml:space="preserve">{_escape(str(value))}</t></is></c>')
+            cells.append(f'<c r="{letter}{r}"{style} t="inlineStr">'
+                         f'<is><t xml:space="preserve">{_escape(str(value))}</t></is></c>')
     return cells

@@ -23,9 +23,9 @@ import numpy as np
 
 from models.campaign import Campaign
 from models.checker import check_plan, plan_engagement
-from models.matrix import build_matrix
-from models.plan import Plan, SolveOutcome, Status
-from models.risk import DRAWS, figures, outcomes, sigmas
+from models.matrix import build_matrix, effective_max_posts
+from models.plan import Plan, SolveOutcome, Status, share_text
+from models.risk import CHUNK_CELLS, DRAWS, figures, outcomes, sigmas
 from planner.core import run_highs
 from planner.errors import InputError, NoPlanInTimeError, PlanCheckError, Problem
 from planner.solve import solver_version
@@ -239,19 +239,18 @@ def risk_averse(campaign: Campaign, neutral: Plan, time_limit=None) -> Plan:
     settings = campaign.settings
     warnings = []
     if not np.array_equal(posts, neutral.posts):
-        held_out = settings.random_seed + HELD_OUT
-        found, best_mean = (sampled_cvar(outcomes(campaign, p, seed=held_out), settings.risk_level)
-                            for p in (posts, neutral.posts))
+        draws = max(DRAWS, settings.risk_samples)
+        found, best_mean = paired_cvar(campaign, (posts, neutral.posts), draws, settings.random_seed + HELD_OUT)
         if found <= best_mean:
             posts, outcome = neutral.posts, _kept(campaign, neutral.posts, outcome)
             warnings.append(f"The risk-averse plan fitted to {settings.risk_samples:,} samples did no better than "
-                            f"the best-mean plan in the worst {settings.risk_level:.0%} of {DRAWS:,} other draws "
-                            f"({found:,.0f} against {best_mean:,.0f}), so the best-mean plan is kept: raise "
-                            f"risk_samples (e.g. to {min(4 * settings.risk_samples, 100_000):,}) for a plan that "
-                            "holds beyond its samples")
+                            f"the best-mean plan in the worst {share_text(settings.risk_level)} of {draws:,} other "
+                            f"draws ({found:,.0f} against {best_mean:,.0f}), so the best-mean plan is kept: "
+                            + _more_samples(campaign))
     check = check_plan(campaign, posts)
     if not check.ok:
-        raise PlanCheckError("the risk-averse plan breaks rules the checker verified: " + "; ".join(check.violations[:5]))
+        raise PlanCheckError("the risk-averse plan breaks rules the checker verified: "
+                             + "; ".join(check.violations[:5]))
     fresh = settings.random_seed + 1
     plan = Plan(posts=posts, outcome=outcome, engagement=check.engagement, spend=check.spend, rules=check.rules,
                 baseline_posts=neutral.baseline_posts, baseline_engagement=neutral.baseline_engagement,
@@ -260,6 +259,41 @@ def risk_averse(campaign: Campaign, neutral: Plan, time_limit=None) -> Plan:
     plan.risk = figures(outcomes(campaign, posts, seed=fresh), settings.risk_level, fresh)
     plan.risk_neutral = figures(outcomes(campaign, neutral.posts, seed=fresh), settings.risk_level, fresh)
     return plan
+
+
+def paired_cvar(campaign: Campaign, plans, draws: int, seed: int) -> list:
+    """Each plan's CVaR (at ``risk_level``) over the same draws: every creator booked in any of the
+    plans is drawn once, so the plans differ only by the creators they do not share."""
+    settings = campaign.settings
+    sigma = sigmas(campaign)
+    values = [plan_engagement(campaign, np.asarray(p)) for p in plans]
+    union = np.flatnonzero(np.any([v > 0 for v in values], axis=0))
+    niche_of = np.unique(campaign.creators["niche"].to_numpy(object), return_inverse=True)[1]
+    rng = np.random.default_rng(seed)
+    rho = settings.risk_correlation
+    common = rng.standard_normal((draws, int(niche_of.max(initial=0)) + 1)) * math.sqrt(rho)
+    totals = np.zeros((len(plans), draws))
+    step = max(1, CHUNK_CELLS // draws)
+    for start in range(0, len(union), step):
+        chunk = union[start:start + step]
+        spread = sigma[chunk]
+        z = common[:, niche_of[chunk]] + rng.standard_normal((draws, len(chunk))) * math.sqrt(1.0 - rho)
+        factor = np.exp(z * spread - 0.5 * spread * spread)
+        for k, value in enumerate(values):
+            totals[k] += factor @ value[chunk]
+    return [sampled_cvar(total, settings.risk_level) for total in totals]
+
+
+def _more_samples(campaign: Campaign) -> str:
+    """What to do for a plan that holds beyond its samples: more samples, as many as the program allows."""
+    settings = campaign.settings
+    slots = int(effective_max_posts(campaign).sum())
+    most = min(100_000, MAX_ENTRIES // max(slots, 1))
+    if most <= settings.risk_samples:
+        return (f"risk_samples ({settings.risk_samples:,}) is already the most {slots:,} post slots allow; plan "
+                "fewer creators for more samples, or use risk = neutral")
+    return (f"raise risk_samples (e.g. to {min(4 * settings.risk_samples, most):,}) for a plan that holds beyond "
+            "its samples")
 
 
 def _kept(campaign: Campaign, posts: np.ndarray, outcome: SolveOutcome) -> SolveOutcome:

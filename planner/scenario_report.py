@@ -238,7 +238,8 @@ def scenarios_table(results, tiers, notes=None) -> pd.DataFrame:
              "weighted_engagement", "cost_per_engagement", "creators", "posts", "marginal_engagement_per_1000"]
     order += ["p10", "p90", "cvar"] + [f"{t}_share" for t in tiers] + ["status", "gap", "note"]
     table = pd.DataFrame(rows).reindex(columns=order)
-    drop = [c for c in ("target_engagement", "marginal_engagement_per_1000", "p10", "p90", "cvar") if table[c].isna().all()]
+    drop = [c for c in ("target_engagement", "marginal_engagement_per_1000", "p10", "p90", "cvar")
+            if table[c].isna().all()]
     if (table["series"] == table["scenario"]).all() or table["series"].nunique() <= 1:
         drop.append("series")
     if np.allclose(table["weighted_engagement"].astype(float), table["expected_engagement"].astype(float),
@@ -475,7 +476,9 @@ def _summary(ws, results, everything, table: pd.DataFrame, title: str, identity:
             rows.append((f"No plan: {result.scenario.name}", reason, None))
     # The planner's own sentences name the objective; scenario and rule names stay as written.
     own = ("Most engagement", "Lowest cost per engagement", "Frontier")
-    rows = [(in_objective(label), in_objective(value) if label.startswith(own) and isinstance(value, str) else value, fmt)
+    rows = [(in_objective(label),
+             in_objective(value) if label.startswith(own) and isinstance(value, str) else value,
+             fmt)
             for label, value, fmt in rows]
     _key_values(ws, rows, first_row)
     ws.column_dimensions["A"].width = 42

@@ -83,7 +83,8 @@ def builtin_mix(name: str, share: Optional[float], campaign: Campaign) -> Option
     missing = [g for g in groups if g not in known]
     if missing:
         raise InputError(
-            Problem("Tiers", f"mix {name} needs the tiers {', '.join(groups)}; the Tiers sheet lacks {', '.join(missing)}")
+            Problem("Tiers", f"mix {name} needs the tiers {', '.join(groups)}; "
+                             f"the Tiers sheet lacks {', '.join(missing)}")
         )
     return MixRule(key, dimension, tuple(known[g] for g in groups), min_share=default_share if share is None else share)
 
@@ -185,8 +186,8 @@ def _run_one(order: int, scenario: Scenario) -> ScenarioResult:
             else:
                 set_budget(program, campaign)
         # Scenarios of the same rules start their LP where the last one in this process ended.
-        plan = make_plan(campaign, options.get("solver"), options.get("time_limit"), options.get("gap"), program=program,
-                         hint=hints.get(key))
+        plan = make_plan(campaign, options.get("solver"), options.get("time_limit"), options.get("gap"),
+                         program=program, hint=hints.get(key))
         hints[key] = plan.solver_hint
         return ScenarioResult(scenario, campaign, plan, plan.outcome.status, order=order)
     except InfeasibleError as exc:

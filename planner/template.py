@@ -57,7 +57,8 @@ EXAMPLE_CUSTOM_RULES = (
 )
 GROUP_SHEETS = (
     ("Niches", "niche", ("min_share", "max_share", "min_creators", "max_creators", "weight"),
-     (("beauty", 0.05, 0.30, None, None, 1.0), ("fitness", None, None, 1, None, 1.2), ("food", None, 0.90, None, None, 1.0))),
+     (("beauty", 0.05, 0.30, None, None, 1.0), ("fitness", None, None, 1, None, 1.2),
+      ("food", None, 0.90, None, None, 1.0))),
     ("Tiers", "tier", ("min_followers", "max_followers", "min_share", "max_share", "min_creators", "max_creators"),
      (("nano", 0, 10000, None, None, None, None), ("micro", 10000, 100000, 0.05, None, None, None),
       ("mid", 100000, 500000, None, None, None, None), ("macro", 500000, 1000000, None, None, None, None),
@@ -76,7 +77,8 @@ EXAMPLE_SCENARIOS = (
 INSTRUCTIONS = (
     "How to fill in this workbook",
     "",
-    "Creators: one row per candidate creator. Required columns: creator, niche, followers, engagement_rate, cost_per_post.",
+    "Creators: one row per candidate creator. "
+    "Required columns: creator, niche, followers, engagement_rate, cost_per_post.",
     "  Numbers may be written as planners write them: 12.5K, 1.2M, $1,200, 3.5%, 0.035.",
     "  Extra columns you add are carried through to the report untouched.",
     "Budget: one setting per row (setting | value). total_budget is required; blank values use the defaults.",

@@ -186,9 +186,10 @@ def _currency(settings, report, problems: list):
         where = f"{first.sheet} row {first.row}" if first.row else first.sheet
         for symbol in symbols[1:]:
             other = seen[symbol]
-            problems.append(Problem(other.sheet, f"this amount is in {symbol}, but {where} ({shown_value(first.value)}) "
-                                                 f"is in {symbols[0]}; a plan is in one currency, so write every amount "
-                                                 "in one (or convert them)", other.row, other.column, other.value))
+            problems.append(Problem(other.sheet,
+                                    f"this amount is in {symbol}, but {where} ({shown_value(first.value)}) "
+                                    f"is in {symbols[0]}; a plan is in one currency, so write every amount "
+                                    "in one (or convert them)", other.row, other.column, other.value))
         return chosen
     if chosen is not None and symbols and symbols[0] != chosen:
         first = seen[symbols[0]]
@@ -270,7 +271,8 @@ def _validate(raw: RawWorkbook, budget_override, overrides):
     report.counts = {
         "creators": len(creators),
         "niches": creators["niche"].nunique(),
-        "rules": sum(1 for g in groups for v in (g.min_share, g.max_share, g.min_creators, g.max_creators) if v is not None)
+        "rules": sum(1 for g in groups for v in (g.min_share, g.max_share, g.min_creators, g.max_creators)
+                     if v is not None)
         + sum(len(rule.bounds()) for rule in custom),
     }
     return campaign, report
@@ -349,10 +351,12 @@ def _creators(raw: RawWorkbook, tiers, report: Validation, settings=None, custom
     with np.errstate(invalid="ignore"):
         c.each(min_posts > max_posts, "min_posts", min_raw, "min_posts is above max_posts; lower it or raise max_posts")
 
-    include = per_distinct(str.casefold, clean_text(table["include"])) if "include" in table else np.full(len(table), "", object)
+    include = (per_distinct(str.casefold, clean_text(table["include"])) if "include" in table
+               else np.full(len(table), "", object))
     include = np.where(np.isin(include, ["must include", "must-include", "must_include"]), MUST, include)
     c.each(~np.isin(include, ["", MUST, EXCLUDE]), "include", include, "write 'must', 'exclude' or leave blank")
-    c.each((include == MUST) & (max_posts < 1), "include", include, "a must-include creator needs max_posts of at least 1")
+    c.each((include == MUST) & (max_posts < 1), "include", include,
+           "a must-include creator needs max_posts of at least 1")
 
     platform = clean_text(table["platform"]) if "platform" in table else np.full(len(table), "", object)
     controls = sum(count_control(column) for column in (creator, niche, platform))
@@ -424,8 +428,10 @@ def _metrics(table, c, creators: pd.DataFrame, settings: Settings, report: Valid
     engagement = creators["post_value"].to_numpy(float)
     followers = creators["followers"].to_numpy(float)
     authenticity = creators["authenticity"].to_numpy(float)
-    expected_reach = _number_column(table, "expected_reach", c, required=False)[0].values if "expected_reach" in table else None
-    rate, _ = _fraction_column(table, "reach_rate", c, report.warnings, sheet_label=sheet) if "reach_rate" in table else (None, None)
+    expected_reach = (_number_column(table, "expected_reach", c, required=False)[0].values
+                      if "expected_reach" in table else None)
+    rate, _ = (_fraction_column(table, "reach_rate", c, report.warnings, sheet_label=sheet)
+               if "reach_rate" in table else (None, None))
     default_rate = settings.reach_rate if settings.reach_rate is not None else np.nan
     reach_rate = np.full(len(creators), default_rate) if rate is None else np.where(np.isnan(rate), default_rate, rate)
     reach = followers * reach_rate * authenticity
@@ -544,7 +550,8 @@ def _custom_sheet(raw: RawWorkbook, warnings: list) -> tuple:
             "per": per_word[i] or "post",
             "where_column": normalise_header(condition[0]) if condition[0] else None, "where_shown": condition[0],
             "where_values": condition[1], "weight_column": normalise_header(weight[i]) or None,
-            "weight_shown": weight[i], "bounds": {col: (None if np.isnan(v[i]) else float(v[i])) for col, v in bounds.items()},
+            "weight_shown": weight[i],
+            "bounds": {col: (None if np.isnan(v[i]) else float(v[i])) for col, v in bounds.items()},
             "row": int(sheet.rows[i]), "sheet": name, "headers": sheet.headers,
         })
     return parsed, problems + c.problems
@@ -592,7 +599,8 @@ def _custom_rules(rows: list, creators: pd.DataFrame) -> tuple:
             ok = False
         weight = row["weight_column"]
         if weight is not None and (weight not in creators or not _numeric(creators[weight])):
-            problem("weight_column", row["weight_shown"], "is not a numeric Creators column; name one (e.g. audience_us)")
+            problem("weight_column", row["weight_shown"],
+                    "is not a numeric Creators column; name one (e.g. audience_us)")
             ok = False
         values = ()
         column = row["where_column"]
@@ -614,7 +622,8 @@ def _custom_rules(rows: list, creators: pd.DataFrame) -> tuple:
                 ok = False
         shares = bounds["min_share"] is not None or bounds["max_share"] is not None
         for named, shown in ((measure, row["measure_column"]), (weight, row["weight_shown"])):
-            if ok and shares and named in creators and named not in COUNTS and (creators[named].to_numpy(float) < 0).any():
+            if (ok and shares and named in creators and named not in COUNTS
+                    and (creators[named].to_numpy(float) < 0).any()):
                 problem("measure" if named == measure else "weight_column", shown,
                         "has negative values; a share of the plan is only meaningful for values of 0 or more")
                 ok = False
@@ -634,7 +643,8 @@ def _where_values(column: pd.Series, wanted: tuple) -> tuple:
         numbers = parse_numbers(list(wanted))
         values = np.where(numbers.percent, numbers.values / 100.0, numbers.values)  # 80% is 0.8, as the column holds it
         found = [float(v) for v, bad in zip(values, numbers.bad) if not bad and np.isclose(column, v, rtol=1e-12).any()]
-        unknown = [w for w, v, bad in zip(wanted, values, numbers.bad) if bad or not np.isclose(column, v, rtol=1e-12).any()]
+        unknown = [w for w, v, bad in zip(wanted, values, numbers.bad)
+                   if bad or not np.isclose(column, v, rtol=1e-12).any()]
         return tuple(found), unknown
     spelled = {}
     for value in pd.unique(column):
@@ -672,7 +682,8 @@ def _nothing_visible(texts: np.ndarray) -> np.ndarray:
 
 
 def _duplicate_creators(creator: np.ndarray, collector: _Collector) -> None:
-    """One problem per row whose handle is another row's once normalised (:func:`identity_keys`), naming all their rows."""
+    """One problem per row whose handle is another row's once normalised (:func:`identity_keys`),
+    naming all their rows."""
     keys = identity_keys(creator)
     if len(set(keys)) == len(keys):  # the usual case, told by a set faster than by factorize
         return
@@ -768,9 +779,11 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
             if key not in SETTING_NAMES:
                 close = difflib.get_close_matches(key, SETTING_NAMES, n=1)
                 if close:
-                    problems.append(Problem(name, f"unknown setting; did you mean '{close[0]}'?", excel_row, "setting", row[0]))
+                    problems.append(Problem(name, f"unknown setting; did you mean '{close[0]}'?", excel_row,
+                                            "setting", row[0]))
                 else:
-                    report.warnings.append(f"{name} row {excel_row}: setting '{row[0]}' is not one the planner knows; ignored")
+                    report.warnings.append(f"{name} row {excel_row}: setting '{row[0]}' "
+                                           "is not one the planner knows; ignored")
                 continue
             if key in values:
                 problems.append(Problem(name, "setting given twice; keep one row", excel_row, "setting", row[0]))
@@ -805,8 +818,10 @@ def _settings(raw: RawWorkbook, budget_override, overrides, report):
     if problems:
         return None, problems
     settings = replace(defaults, **values)
-    if settings.min_creators is not None and settings.max_creators is not None and settings.min_creators > settings.max_creators:
-        problems.append(Problem(name or "Budget", f"min_creators {settings.min_creators} is above max_creators {settings.max_creators}"))
+    if (settings.min_creators is not None and settings.max_creators is not None
+            and settings.min_creators > settings.max_creators):
+        problems.append(Problem(name or "Budget",
+                                f"min_creators {settings.min_creators} is above max_creators {settings.max_creators}"))
     return settings, problems
 
 
@@ -953,7 +968,8 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
         group = clean_text(table[dimension])
         c.each(group == "", dimension, group, f"{dimension} name is blank")
         folded = pd.Series([g.casefold() for g in group])
-        c.each(folded.duplicated(keep=False).to_numpy() & (group != ""), dimension, group, f"{dimension} listed twice; keep one row")
+        c.each(folded.duplicated(keep=False).to_numpy() & (group != ""), dimension, group,
+               f"{dimension} listed twice; keep one row")
         min_share, _ = _fraction_column(table, "min_share", c, report.warnings, sheet_label=name)
         max_share, max_raw = _fraction_column(table, "max_share", c, report.warnings, sheet_label=name)
         with np.errstate(invalid="ignore"):
@@ -963,7 +979,9 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
             parsed, _ = _number_column(table, col, c, required=False, integer=True)
             counts[col] = parsed.values
         with np.errstate(invalid="ignore"):
-            c.each(counts["min_creators"] > counts["max_creators"], "max_creators", table.get("max_creators", pd.Series([None] * len(table))).to_numpy(object), "max_creators is below min_creators")
+            c.each(counts["min_creators"] > counts["max_creators"], "max_creators",
+                   table.get("max_creators", pd.Series([None] * len(table))).to_numpy(object),
+                   "max_creators is below min_creators")
         weight = np.ones(len(table))
         if dimension == "niche" and "weight" in table:
             parsed, _ = _number_column(table, "weight", c, required=False)
@@ -974,7 +992,9 @@ def _group_sheets(raw: RawWorkbook, report: Validation):
                 rates, _ = _fraction_column(table, "conversion_rate", c, report.warnings, sheet_label=name)
                 report.tier_conversion = {g.casefold(): r for g, r in zip(group, rates.tolist()) if g != "" and r == r}
         for col in table.columns:
-            if col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_") and not (dimension == "niche" and col == "weight") and not (dimension == "tier" and col == "conversion_rate"):
+            if (col not in (dimension,) + _GROUP_COLUMNS and not col.startswith("_column_")
+                    and not (dimension == "niche" and col == "weight")
+                    and not (dimension == "tier" and col == "conversion_rate")):
                 report.warnings.append(f"{name}: column '{sheet.headers[col]}' is not a rule column; ignored")
         problems += c.problems
 
@@ -1015,7 +1035,9 @@ def _tier_bands(table, names, collector):
     bands.sort(key=lambda b: b.min_followers)
     for a, b in zip(bands, bands[1:]):
         if b.min_followers < a.max_followers:
-            collector.add(None, None, None, f"tier bands {a.name} and {b.name} overlap ({a.name} ends at {a.max_followers:,.0f}, {b.name} starts at {b.min_followers:,.0f}); fix min_followers / max_followers")
+            collector.add(None, None, None,
+                          f"tier bands {a.name} and {b.name} overlap ({a.name} ends at {a.max_followers:,.0f}, "
+                          f"{b.name} starts at {b.min_followers:,.0f}); fix min_followers / max_followers")
     return tuple(bands)
 
 
@@ -1033,13 +1055,15 @@ def _align_groups(creators: pd.DataFrame, groups: list, report: Validation):
         empty = []
         for rule in (g for g in groups if g.dimension == dimension):
             name = spelling.get(rule.group.casefold())
-            has_rule = any(v is not None for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))
+            has_rule = any(v is not None
+                           for v in (rule.min_share, rule.max_share, rule.min_creators, rule.max_creators))
             if name is None and (has_rule or rule.weight != 1.0):
                 empty.append(rule.group)
             name = name or rule.group
             aligned.append(rule if name == rule.group else replace(rule, group=name))  # a copy only when respelled
         if empty:  # one warning, naming the first few: a sheet of 100,000 empty groups is one line, not 100,000
-            shown = ", ".join(f"'{group}'" for group in empty[:5]) + (f" and {len(empty) - 5:,} more" if len(empty) > 5 else "")
+            shown = (", ".join(f"'{group}'" for group in empty[:5])
+                     + (f" and {len(empty) - 5:,} more" if len(empty) > 5 else ""))
             several = len(empty) > 1
             report.warnings.append(f"{SHEETS[dimension]} sheet: {dimension}{'s' if several else ''} {shown} "
                                    f"{'have' if several else 'has'} no creators on the Creators sheet")
@@ -1121,7 +1145,8 @@ def _read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
                   f"{', '.join(_SCENARIO_SETTINGS)}, or '<niche, tier or platform> <{' | '.join(_GROUP_FIELDS)}>'")
             continue
         if len(matches) > 1:
-            c.add(None, column, None, f"'{base}' is a {' and a '.join(matches)}; prefix it, e.g. '{matches[0]} {base} {field_name}'")
+            c.add(None, column, None,
+                  f"'{base}' is a {' and a '.join(matches)}; prefix it, e.g. '{matches[0]} {base} {field_name}'")
             continue
         columns[column] = (matches[0], known[matches[0]][base], field_name)
 
@@ -1157,7 +1182,9 @@ def _read_scenarios(raw: RawWorkbook, campaign: Campaign) -> list:
             values = numbers(column, integer=True)
         for i, value in enumerate(values):
             if not np.isnan(value):
-                group_values.setdefault(i, []).append((dimension, group, field_name, float(value) if field_name.endswith("share") else int(value)))
+                group_values.setdefault(i, []).append(
+                    (dimension, group, field_name, float(value) if field_name.endswith("share") else int(value))
+                )
     problems += c.problems
     if problems:
         raise InputError(problems)

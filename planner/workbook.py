@@ -33,10 +33,14 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from planner import guard, plain_xlsx
 from planner.errors import InputError, Problem, damage_in_words
 from planner.numbers import clean_text, parse_numbers
+
+if TYPE_CHECKING:  # pandas is imported late, where it is used
+    import pandas as pd
 
 guard.harden_xml()
 

@@ -160,10 +160,12 @@ NICHE_NOUNS: dict[str, tuple[str, ...]] = {
     "fashion": ("closet", "style", "threads", "outfits", "wardrobe", "denim", "stitch", "thrift", "runway", "looks"),
     "fitness": ("lifts", "reps", "fit", "gains", "sweat", "yoga", "runner", "pilates", "strength", "moves"),
     "food": ("kitchen", "bites", "eats", "plates", "recipes", "bakes", "spoon", "snacks", "brunch", "pantry"),
-    "travel": ("wander", "trails", "nomad", "passport", "journeys", "roads", "getaways", "compass", "suitcase", "horizons"),
+    "travel": ("wander", "trails", "nomad", "passport", "journeys", "roads", "getaways", "compass", "suitcase",
+               "horizons"),
     "gaming": ("plays", "pixel", "gg", "quest", "respawn", "loot", "arcade", "controller", "speedrun", "gamer"),
     "tech": ("bytes", "gadgets", "code", "circuits", "unboxed", "techie", "specs", "pixels", "devices", "silicon"),
-    "parenting": ("mama", "dadlife", "littles", "nursery", "family", "toddler", "momlife", "parenting", "kiddos", "household"),
+    "parenting": ("mama", "dadlife", "littles", "nursery", "family", "toddler", "momlife", "parenting", "kiddos",
+                  "household"),
 }
 
 FIRST_NAMES = (

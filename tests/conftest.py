@@ -102,7 +102,8 @@ def _rows(ws, rows):
 
 def creator(name, niche="beauty", followers=10_000, rate=0.05, cost=100, **extra):
     """One Creators row; engagement per post = followers x rate (authenticity 1)."""
-    return {"creator": name, "niche": niche, "followers": followers, "engagement_rate": rate, "cost_per_post": cost, **extra}
+    return {"creator": name, "niche": niche, "followers": followers, "engagement_rate": rate, "cost_per_post": cost,
+            **extra}
 
 
 def run_cli(*args):

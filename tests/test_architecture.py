@@ -102,3 +102,14 @@ def test_the_mathematics_never_imports_the_jobs():
     reaching = {name: sorted(m for m in edges if m.startswith("planner")) for name, edges in graph.items()
                 if name.startswith("models")}
     assert {name: found for name, found in reaching.items() if found} == {}
+
+
+def test_lines_fit_120_characters_and_pyflakes_finds_nothing():
+    """The line length and the pyflakes checks (ruff's E501 and F rules) over every Python source."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E501,F", "--line-length",
+                           "120", "--no-cache", "planner", "models", "tests", "bench", "scripts"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -128,7 +128,8 @@ def test_infeasible_by_solver_names_rules_and_a_working_change(tmp_path):
 def test_time_limited_run_reports_best_found_or_no_plan(tmp_path):
     """A tiny time limit on the typical sample: either an honest gap (exit 0) or exit 4."""
     out = tmp_path / "plan.xlsx"
-    result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out, "--solver", "cbc", "--time-limit", 1, "--gap", 0)
+    result = run_cli("plan", SAMPLES / "typical_campaign.xlsx", "-o", out, "--solver", "cbc", "--time-limit", 1,
+                     "--gap", 0)
     if result.exit_code == 0:
         assert "best found, gap" in result.output
         assert key_values(out, "Summary")["Status"].endswith("stopped at the time limit")

@@ -16,7 +16,8 @@ from tests.conftest import read_table, run_cli, write_workbook
 
 CUSTOM_HEADER = ["rule", "measure", "per", "where", "weight_column", "min", "max", "min_share", "max_share"]
 
-# Seven creators: (handle, niche, followers, rate, cost, max_posts, audience_us, agency, clicks, expected_reach, conversion_rate)
+# Seven creators: (handle, niche, followers, rate, cost, max_posts, audience_us, agency, clicks, expected_reach,
+# conversion_rate)
 ROSTER = [
     ("@a", "food", 50_000, 0.040, 300, 2, 0.80, "Acme", 90, None, 0.02),
     ("@b", "food", 120_000, 0.020, 400, 2, 0.30, "Acme", 40, 30_000, 0.01),
@@ -142,7 +143,8 @@ def scoped(metric, where=lambda c: True, weight=lambda c: 1.0, per="post"):
 CASES = {
     # audience: engagement weighted by audience_us at least 60% of the plan's engagement
     "audience": ([["US audience", "engagement", None, None, "audience_us", None, None, "60%", None]],
-                 lambda posts: scoped("engagement", weight=lambda c: c[6])(posts) >= 0.6 * scoped("engagement")(posts) - 1e-9),
+                 lambda posts: (scoped("engagement", weight=lambda c: c[6])(posts)
+                                >= 0.6 * scoped("engagement")(posts) - 1e-9)),
     "agency cap": ([["Acme cap", "creators", None, "agency = Acme", None, None, 1, None, None]],
                    lambda posts: scoped("creators", where=lambda c: c[7] == "Acme")(posts) <= 1),
     "conflict": ([["rivals", "creators", "creator", "creator in (@a, @c)", None, None, 1, None, None]],
@@ -155,9 +157,10 @@ CASES = {
                                 ["posts", "posts", None, None, None, None, 3, None, None]],
                                lambda posts: scoped("spend", where=lambda c: c[1] == "food")(posts) >= 900
                                and scoped("posts")(posts) <= 3),
-    "reach share per creator": ([["tech reach", "reach", "creator", "niche in (tech, pets)", None, None, None, None, 0.5]],
-                                lambda posts: scoped("reach", where=lambda c: c[1] in ("tech", "pets"), per="creator")(posts)
-                                <= 0.5 * scoped("reach", per="creator")(posts) + 1e-9),
+    "reach share per creator": (
+        [["tech reach", "reach", "creator", "niche in (tech, pets)", None, None, None, None, 0.5]],
+        lambda posts: scoped("reach", where=lambda c: c[1] in ("tech", "pets"), per="creator")(posts)
+        <= 0.5 * scoped("reach", per="creator")(posts) + 1e-9),
 }
 
 
@@ -206,11 +209,14 @@ def test_a_custom_rule_that_cannot_hold_is_named_by_the_diagnosis(tmp_path):
     (["r", "creators", None, "max_posts >= 2", None, None, 1, None, None], "where", "(no other comparison)"),
     (["r", "spend", None, None, None, 500, 100, None, None], "max", "max is below min"),
     (["r", "spend", None, "team = x", None, None, 100, None, None], "where", "no Creators column 'team'"),
-    (["r", "engagement", None, None, "agency", None, None, 0.5, None], "weight_column", "is not a numeric Creators column"),
+    (["r", "engagement", None, None, "agency", None, None, 0.5, None], "weight_column",
+     "is not a numeric Creators column"),
     (["r", "spend", "week", None, None, None, 100, None, None], "per", "write 'post' (the default) or 'creator'"),
     (["r", "spend", None, None, None, None, None, None, None], "min", "gives no bound"),
-    (["r", "creators", None, "audience_us = 42%", None, None, 1, None, None], "where", "no creator has audience_us = 42%"),
-    (["r", "engagement", None, "niche = food", None, None, None, 0.6, 0.4], "max_share", "max_share is below min_share"),
+    (["r", "creators", None, "audience_us = 42%", None, None, 1, None, None], "where",
+     "no creator has audience_us = 42%"),
+    (["r", "engagement", None, "niche = food", None, None, None, 0.6, 0.4], "max_share",
+     "max_share is below min_share"),
 ])
 def test_a_bad_custom_rule_is_refused_naming_its_cell(tmp_path, row, column, words):
     out = tmp_path / "plan.xlsx"
@@ -243,9 +249,11 @@ def test_the_python_api_takes_custom_rules_and_an_objective_as_dataframes():
     from planner.errors import InputError
 
     creators = pd.DataFrame([{"creator": c[0], "niche": c[1], "followers": c[2], "engagement_rate": c[3],
-                              "cost_per_post": c[4], "max_posts": c[5], "agency": c[7], "clicks": c[8]} for c in ROSTER])
+                              "cost_per_post": c[4], "max_posts": c[5], "agency": c[7], "clicks": c[8]}
+                             for c in ROSTER])
     rules = pd.DataFrame([{"rule": "Acme cap", "measure": "creators", "where": "agency = Acme", "max": 1}])
-    result = api_plan(creators, budget=BUDGET, custom_rules=rules, objective="clicks", repeat_post_decay=DECAY, mip_gap=0)
+    result = api_plan(creators, budget=BUDGET, custom_rules=rules, objective="clicks", repeat_post_decay=DECAY,
+                      mip_gap=0)
     cap = lambda posts: scoped("creators", where=lambda c: c[7] == "Acme")(posts) <= 1  # noqa: E731
     best, plans = best_by_enumeration("clicks", [cap])
     assert result.plan.engagement == pytest.approx(best, rel=1e-9)
@@ -331,7 +339,8 @@ def test_a_spend_rule_says_where_it_applies_and_tier_conversion_rates_match_with
     assert result.exit_code == 0, result.output
     rules = read_table(out, "Rules").set_index("rule")
     assert rules.at["custom_max:food spend", "description"] == "food spend: spend at most 700.00 (niche = food)"
-    best, _ = best_by_enumeration("conversions", [lambda posts: scoped("spend", where=lambda c: c[1] == "food")(posts) <= 700])
+    best, _ = best_by_enumeration("conversions",
+                                  [lambda posts: scoped("spend", where=lambda c: c[1] == "food")(posts) <= 700])
     assert api_plan(path).plan.engagement == pytest.approx(best, rel=1e-9)
 
 
@@ -350,7 +359,8 @@ def test_a_rule_name_given_twice_and_negative_values_under_a_share_are_refused(t
     rules = [CUSTOM_HEADER, ["Cap", "creators", None, None, None, None, 2, None, None],
              ["cap", "spend", None, None, None, None, 20, None, None],
              ["Score share", "score", None, "creator = @c1", None, None, None, 0.5, None]]
-    path = write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 100}, extra_sheets={"Custom rules": rules})
+    path = write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 100},
+                          extra_sheets={"Custom rules": rules})
     out = tmp_path / "out.xlsx"
     result = run_cli("plan", path, "-o", out)
     assert result.exit_code == 1 and not out.exists()

@@ -96,7 +96,8 @@ CONFLICTS = [
     ),
     (
         "solver_group_counts_against_max_creators",
-        [c_row("A", 100, 10), c_row("B", 90, 10), c_row("F", 50, 10, niche="fitness"), c_row("G", 40, 10, niche="fitness")],
+        [c_row("A", 100, 10), c_row("B", 90, 10), c_row("F", 50, 10, niche="fitness"),
+         c_row("G", 40, 10, niche="fitness")],
         {"total_budget": 100, "max_creators": 3},
         {"niches": [{"niche": "beauty", "min_creators": 2}, {"niche": "fitness", "min_creators": 2}]},
         ["Budget sheet: max_creators 3 conflicts with the others"],
@@ -128,7 +129,8 @@ def test_conflict_is_explained_and_each_suggestion_works(tmp_path, case):
 def test_infeasible_sample_names_rules_in_plain_words(tmp_path):
     result = run_cli("plan", SAMPLES / "infeasible_campaign.xlsx", "-o", tmp_path / "out.xlsx")
     assert result.exit_code == 3
-    assert "Niches sheet: min_share values add up to 110% of the budget (beauty 40%, fashion 40%, fitness 30%)" in result.output
+    assert ("Niches sheet: min_share values add up to 110% of the budget "
+            "(beauty 40%, fashion 40%, fitness 30%)") in result.output
     assert "lower niche beauty min_share from 40.00% to 30.00% (Niches sheet)" in result.output
 
 
@@ -184,7 +186,8 @@ def test_unspent_budget_is_explained(tmp_path):
     out = tmp_path / "plan.xlsx"
     assert run_cli("plan", path, "-o", out).exit_code == 0
     summary = key_values(out, "Summary")
-    assert summary["Budget left unspent"] == "$40.00 is left because these rules stop further bookings: At most 2 creators"
+    assert summary["Budget left unspent"] == (
+        "$40.00 is left because these rules stop further bookings: At most 2 creators")
 
 
 def test_why_not_ranks_by_value_per_dollar_then_value_ties_in_input_order(tmp_path):

@@ -610,7 +610,8 @@ def test_header_names_are_case_and_space_insensitive(tmp_path):
 
 
 def test_header_names_matched_loosely_still_report_written_header(tmp_path):
-    rows = [["creator", "niche", "followers", " Engagement Rate ", "Cost Per Post"], ["alice", "beauty", 10_000, 0.05, "free"]]
+    rows = [["creator", "niche", "followers", " Engagement Rate ", "Cost Per Post"],
+            ["alice", "beauty", 10_000, 0.05, "free"]]
     path = write_workbook(tmp_path / "in.xlsx", rows, BUDGET)
     text = refuse_both(path, tmp_path)
     find_line(text, sheet="Creators", row=2, column="Cost Per Post", contains=("free",))

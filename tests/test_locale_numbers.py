@@ -209,7 +209,8 @@ def test_a_budget_beyond_any_campaign_is_refused(tmp_path):
 
 
 def test_euro_money_cells_make_a_euro_report(tmp_path):
-    path = write_workbook(tmp_path / "in.xlsx", rows(["€1.200,00", "€850", "2.400 €"]), budget={"total_budget": "€5.000,00"})
+    path = write_workbook(tmp_path / "in.xlsx", rows(["€1.200,00", "€850", "2.400 €"]),
+                          budget={"total_budget": "€5.000,00"})
     out = tmp_path / "plan.xlsx"
     result = run_cli("plan", path, "-o", out)
     assert result.exit_code == 0, result.output
@@ -222,7 +223,8 @@ def test_euro_money_cells_make_a_euro_report(tmp_path):
 
 @pytest.mark.parametrize("setting, shown", [("GBP", "£"), ("£", "£"), ("chf", "CHF ")])
 def test_the_currency_setting_takes_a_symbol_or_an_iso_code(tmp_path, setting, shown):
-    path = write_workbook(tmp_path / "in.xlsx", rows(["1200", "850"]), budget={"total_budget": 5000, "currency": setting})
+    path = write_workbook(tmp_path / "in.xlsx", rows(["1200", "850"]),
+                          budget={"total_budget": 5000, "currency": setting})
     out = tmp_path / "plan.xlsx"
     result = run_cli("plan", path, "-o", out)
     assert result.exit_code == 0, result.output
@@ -243,7 +245,8 @@ def test_mixed_currency_signs_are_refused_naming_both_cells(tmp_path):
 
 
 def test_money_in_another_currency_than_the_setting_is_refused(tmp_path):
-    path = write_workbook(tmp_path / "in.xlsx", rows(["$1200", "850"]), budget={"total_budget": 5000, "currency": "EUR"})
+    path = write_workbook(tmp_path / "in.xlsx", rows(["$1200", "850"]),
+                          budget={"total_budget": 5000, "currency": "EUR"})
     result = run_cli("validate", path)
     assert result.exit_code == 1, result.output
     assert "is in $ but the Budget sheet's currency is €" in result.output

@@ -69,7 +69,8 @@ def test_an_input_error_keeps_every_problem_for_code_but_prints_them_collapsed()
     problems = [Problem("Creators", "is blank", r, "niche", "") for r in range(2, 10_002)]
     error = InputError(problems)
     assert len(error.problems) == 10_000
-    assert error.messages() == ["Creators, rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 9,990 more, column 'niche': is blank"]
+    assert error.messages() == [
+        "Creators, rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 9,990 more, column 'niche': is blank"]
 
 
 def test_duplicated_handles_10000_times_print_one_line(tmp_path):

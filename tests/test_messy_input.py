@@ -655,9 +655,11 @@ def test_real_roster_as_given_is_refused_pointedly(name):
 DERIVED = {
     "kim2020_instagram/influencers_kim2020.csv": ("utf-8", {}, None, 3000, "planned"),
     "social_media_influencers_2022/instagram_dec2022.csv": (
-        "utf-8", {"name": "creator", "Category_1": "niche"}, None, None, "rows 148 and 152, column 'creator', value \"juliaanalvarez\": duplicate creator"),
+        "utf-8", {"name": "creator", "Category_1": "niche"}, None, None,
+        "rows 148 and 152, column 'creator', value \"juliaanalvarez\": duplicate creator"),
     "social_media_influencers_2022/instagram_sep2022.csv": (
-        "utf-8", {"Instagram name": "creator", "Category_1": "niche"}, None, None, "rows 347 and 352, column 'creator', value \"duki\": duplicate creator"),
+        "utf-8", {"Instagram name": "creator", "Category_1": "niche"}, None, None,
+        "rows 347 and 352, column 'creator', value \"duki\": duplicate creator"),
     "social_media_influencers_2022/tiktok_dec2022.csv": (
         "utf-8", {"Tiktoker name": "creator"}, "entertainment", None, "rows 51 and 52, column 'creator'"),
     "social_media_influencers_2022/youtube_dec2022.csv": (

@@ -150,7 +150,8 @@ def test_an_empty_plan_that_breaks_a_rule_is_rules_that_cannot_hold(tmp_path, so
 
 def test_creators_worth_nothing_still_meet_a_minimum_count(tmp_path, solver):
     # Every engagement rate is 0 and min_creators is 1: any plan booking one creator is optimal (0).
-    creators = [{**creator("a", 10_000, 600), "engagement_rate": 0}, {**creator("b", 10_000, 300), "engagement_rate": 0}]
+    creators = [{**creator("a", 10_000, 600), "engagement_rate": 0},
+                {**creator("b", 10_000, 300), "engagement_rate": 0}]
     result, out = plan_cli(tmp_path, solver, creators, {"total_budget": 1000, "min_creators": 1})
     assert result.exit_code == 0, result.output
     values = summary(out)
@@ -168,7 +169,8 @@ def test_one_workbook_gives_one_plan(tmp_path):
 
 def test_reading_the_campaign_from_the_workbook_gives_the_same_plan_twice(tmp_path, solver):
     rows = [creator(f"c{i}", 10_000 + 997 * i, 100 + (i * 37) % 250) for i in range(60)]
-    path = write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 3000, "max_creators": 9, "solver": solver})
+    path = write_workbook(tmp_path / "in.xlsx", rows,
+                          budget={"total_budget": 3000, "max_creators": 9, "solver": solver})
     first = make_plan(load_campaign(path)[0])
     second = make_plan(load_campaign(path)[0])
     np.testing.assert_array_equal(first.posts, second.posts)

@@ -52,13 +52,14 @@ def assert_client_sheet(ws, symbol):
 def euro_campaign(tmp_path):
     rows = []
     for i, (tier_followers, cost) in enumerate([(3_000, "€40"), (9_000, "€90"), (30_000, "€300"), (80_000, "€700"),
-                                                (250_000, "€2.500,00"), (600_000, "€5.000,00"), (2_000_000, "€9.000,00")]):
+                                                (250_000, "€2.500,00"), (600_000, "€5.000,00"),
+                                                (2_000_000, "€9.000,00")]):
         for niche in ("food", "travel"):
             rows.append({"creator": f"@{niche}{i}", "platform": "instagram", "niche": niche,
                          "followers": tier_followers + i, "engagement_rate": "3,5%", "cost_per_post": cost,
                          "max_posts": 2})
-    budget = {"total_budget": "€20.000,00", "decimal_separator": ",", "campaign": "Spring launch", "client": "Acme Foods",
-              "max_share_per_creator": "30%"}
+    budget = {"total_budget": "€20.000,00", "decimal_separator": ",", "campaign": "Spring launch",
+              "client": "Acme Foods", "max_share_per_creator": "30%"}
     return write_workbook(tmp_path / "in.xlsx", rows, budget=budget, niches=[{"niche": "food", "min_share": "40%"}])
 
 
@@ -146,7 +147,8 @@ def test_the_remainder_sentence_names_the_cheapest_remaining_post(tmp_path):
     out = tmp_path / "plan.xlsx"
     assert run_cli("plan", path, "-o", out).exit_code == 0
     sentence = key_values(out, "Summary")["Budget left unspent"]
-    assert sentence == "$400.00 is left: no remaining post costs less than $540.00 (the cheapest remaining post is @b's)"
+    assert sentence == ("$400.00 is left: no remaining post costs less than $540.00 "
+                        "(the cheapest remaining post is @b's)")
     budget = read_table(out, "Rules").set_index("rule").loc["budget"]
     assert budget["binding"] == "binding"  # more money would buy @b's post
 

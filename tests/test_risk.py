@@ -18,7 +18,8 @@ NORMAL_QUANTILES = {0.1: -Z90, 0.5: 0.0, 0.9: Z90}
 
 def campaign_of(n, value, niches=("food",), cv=None, low=None, high=None, rho=0.2, seed=7):
     """n creators each worth `value` per post (followers x rate), one post each."""
-    creators = make_creators([f"@c{i}" for i in range(n)], np.full(n, 100.0), niche=[niches[i % len(niches)] for i in range(n)],
+    creators = make_creators([f"@c{i}" for i in range(n)], np.full(n, 100.0),
+                             niche=[niches[i % len(niches)] for i in range(n)],
                              followers=np.full(n, 100_000.0), engagement_rate=np.full(n, value / 100_000.0))
     if low is not None:
         creators["engagement_rate_low"] = np.full(n, low)
@@ -73,7 +74,8 @@ def test_without_uncertainty_there_are_no_figures_and_the_summary_says_what_to_a
     rows = [{"creator": f"@c{i}", "niche": "food", "followers": 20_000, "engagement_rate": 0.05, "cost_per_post": 300}
             for i in range(3)]
     out = tmp_path / "plan.xlsx"
-    assert run_cli("plan", write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 1000}), "-o", out).exit_code == 0
+    assert run_cli("plan", write_workbook(tmp_path / "in.xlsx", rows, budget={"total_budget": 1000}),
+                   "-o", out).exit_code == 0
     assert "Risk" not in openpyxl.load_workbook(out).sheetnames
     assert key_values(out, "Summary")["Range of outcomes"].startswith("Not computed: add engagement_rate_low")
 
@@ -256,7 +258,7 @@ def test_a_plan_that_only_fits_its_few_samples_gives_way_to_the_best_mean_plan(s
     best-mean plan is kept, said, and its sampled CVaR stated against the bound the search proved."""
     from models.checker import plan_engagement
     from planner.pipeline import make_plan
-    from planner.risk_plan import cvar_plan, multipliers, risk_averse, sampled_cvar
+    from planner.risk_plan import cvar_plan, multipliers, paired_cvar, risk_averse, sampled_cvar
 
     n = 40
     rate = np.full(n, 0.05)
@@ -270,12 +272,13 @@ def test_a_plan_that_only_fits_its_few_samples_gives_way_to_the_best_mean_plan(s
     assert np.flatnonzero(neutral.posts).tolist() == [0]
     fitted, searched = cvar_plan(campaign)
     assert searched.status.value == "proven optimal" and fitted[0] == 0  # the samples favour another creator
-    held_out = [sampled_cvar(outcomes(campaign, p, seed=seed + 2), 0.1) for p in (fitted, neutral.posts)]
+    held_out = paired_cvar(campaign, (fitted, neutral.posts), 10_000, seed + 2)
     assert held_out[0] < held_out[1]
 
     plan = risk_averse(campaign, neutral)
     assert np.array_equal(plan.posts, neutral.posts)
-    assert len(plan.warnings) == 1 and "so the best-mean plan is kept: raise risk_samples (e.g. to 40)" in plan.warnings[0]
+    assert (len(plan.warnings) == 1
+            and "so the best-mean plan is kept: raise risk_samples (e.g. to 40)" in plan.warnings[0])
     assert f"({held_out[0]:,.0f} against {held_out[1]:,.0f})" in plan.warnings[0]
     in_sample = sampled_cvar(multipliers(campaign, 10, seed) @ plan_engagement(campaign, neutral.posts), 0.1)
     assert plan.outcome.objective == pytest.approx(in_sample, rel=1e-12)
@@ -285,10 +288,38 @@ def test_a_plan_that_only_fits_its_few_samples_gives_way_to_the_best_mean_plan(s
     assert plan.risk.cvar == plan.risk_neutral.cvar
 
 
+def test_held_out_draws_are_shared_by_the_plans_compared():
+    """Two plans that share every creator but one are compared on the same draws of the shared ones: a plan
+    with one creator more is worth at least as much in every draw, so its CVaR is higher; and a plan compared
+    with itself ties exactly."""
+    from planner.risk_plan import paired_cvar
+
+    campaign = campaign_of(30, 1_000.0, niches=("food", "tech"), cv=0.5, rho=0.0)
+    smaller = np.r_[np.ones(10, np.int64), np.zeros(20, np.int64)]
+    larger = smaller.copy()
+    larger[10] = 1
+    bigger, small = paired_cvar(campaign, (larger, smaller), 10_000, 5)
+    assert bigger > small
+    same = paired_cvar(campaign, (smaller, smaller.copy()), 10_000, 5)
+    assert same[0] == same[1]
+
+
+def test_the_advice_for_more_samples_stays_within_what_the_program_allows():
+    from planner.risk_plan import MAX_ENTRIES, _more_samples
+
+    campaign = campaign_of(2_000, 1_000.0, cv=0.5)  # 2,000 post slots: at most 10,000 samples
+    assert MAX_ENTRIES // 2_000 == 10_000
+    assert "raise risk_samples (e.g. to 2,000)" in _more_samples(campaign.with_settings(risk_samples=500))
+    assert "raise risk_samples (e.g. to 10,000)" in _more_samples(campaign.with_settings(risk_samples=5_000))
+    words = _more_samples(campaign.with_settings(risk_samples=10_000))
+    assert "risk_samples (10,000) is already the most 2,000 post slots allow" in words and "raise" not in words
+
+
 def test_a_kept_best_mean_plan_is_said_on_the_summary(tmp_path):
     """The same overfitted case through the CLI: the report says the best-mean plan was kept and why."""
     rows = [{"creator": f"@c{i}", "niche": "food", "followers": 100_000, "engagement_rate": 0.0525 if i == 0 else 0.05,
-             "engagement_rate_low": "2.625%" if i == 0 else "2.5%", "engagement_rate_high": "10.5%" if i == 0 else "10%",
+             "engagement_rate_low": "2.625%" if i == 0 else "2.5%",
+             "engagement_rate_high": "10.5%" if i == 0 else "10%",
              "cost_per_post": 100} for i in range(40)]
     budget = {"total_budget": 100, "risk": "cvar", "risk_samples": 10, "risk_correlation": 0, "random_seed": 0}
     out = tmp_path / "plan.xlsx"
@@ -297,6 +328,9 @@ def test_a_kept_best_mean_plan_is_said_on_the_summary(tmp_path):
     assert set(read_table(out, "Allocation")["creator"]) == {"@c0"}
     cells = [str(c.value) for row in openpyxl.load_workbook(out)["Summary"].iter_rows() for c in row if c.value]
     assert any("so the best-mean plan is kept: raise risk_samples" in c for c in cells)
+    # It is the best-mean plan, so its rules are priced as any other plan's are.
+    assert not any("not explained for the risk-averse plan" in c for c in cells)
+    assert any(c.startswith("Engagement per extra $1,000 of budget (re-solved)") for c in cells)
 
 
 @pytest.mark.parametrize("rho, exact", [(0.0, 0), (0.3, 300)])
@@ -307,12 +341,14 @@ def test_large_niches_summed_by_their_conditional_law_match_the_creator_by_creat
     rng = np.random.default_rng(4)
     n, draws = 24_000, 4_000
     value = rng.lognormal(6.0, 1.0, n)  # a few creators worth far more than most
-    creators = make_creators([f"@c{i}" for i in range(n)], np.full(n, 10.0), niche=[("a", "b", "c")[i % 3] for i in range(n)],
+    creators = make_creators([f"@c{i}" for i in range(n)], np.full(n, 10.0),
+                             niche=[("a", "b", "c")[i % 3] for i in range(n)],
                              followers=value * 100.0, engagement_rate=np.full(n, 0.01))
     ratio = rng.uniform(1.2, 3.0, n)
     creators["engagement_rate_low"] = 0.01 / ratio
     creators["engagement_rate_high"] = 0.01 * ratio
-    campaign = Campaign(creators=creators, settings=Settings(total_budget=10.0 * n, risk_correlation=rho, random_seed=3))
+    campaign = Campaign(creators=creators,
+                        settings=Settings(total_budget=10.0 * n, risk_correlation=rho, random_seed=3))
     posts = np.ones(n, dtype=int)
     one_by_one = outcomes(campaign, posts, draws, exact_creators=n)
     summed = outcomes(campaign, posts, draws, seed=99, exact_creators=exact)

@@ -300,7 +300,8 @@ def test_rules_that_bind_change_the_plan(tmp_path):
 
 def test_checker_rejects_a_plan_that_breaks_each_rule(tmp_path):
     """The checker is not a rubber stamp: it names broken rules."""
-    creators = [c("A", 200, 50, max_posts=2), c("B", 150, 50, include="must"), c("F", 60, 50, niche="fitness", include="exclude")]
+    creators = [c("A", 200, 50, max_posts=2), c("B", 150, 50, include="must"),
+                c("F", 60, 50, niche="fitness", include="exclude")]
     path = write_workbook(
         tmp_path / "w.xlsx",
         creators,

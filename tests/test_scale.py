@@ -135,7 +135,8 @@ def test_long_allocation_is_streamed_and_reads_back(tmp_path, monkeypatch):
     assert totals[list(expected.columns).index("spend")] == pytest.approx(expected["spend"].sum())
     # The streamed cells keep the first row's number formats.
     assert sheet["J6"].number_format == sheet["J5"].number_format != "General"
-    assert sheet.tables["Allocation"].ref == f"A4:{openpyxl.utils.get_column_letter(len(expected.columns))}{len(rows) + 3}"
+    assert sheet.tables["Allocation"].ref == (
+        f"A4:{openpyxl.utils.get_column_letter(len(expected.columns))}{len(rows) + 3}")
     with zipfile.ZipFile(tmp_path / "out.xlsx") as saved:  # the streamed sheet is compressed like the others
         assert {info.compress_type for info in saved.infolist()} == {zipfile.ZIP_DEFLATED}
 

@@ -189,7 +189,8 @@ def stopped_compare(tmp_path):
     def stopped(result):
         outcome = result.plan.outcome
         outcome = dataclasses.replace(outcome, status=Status.FEASIBLE, gap=2.13, bound=outcome.objective * 3.13)
-        return dataclasses.replace(result, status=Status.FEASIBLE, plan=dataclasses.replace(result.plan, outcome=outcome))
+        return dataclasses.replace(result, status=Status.FEASIBLE,
+                                   plan=dataclasses.replace(result.plan, outcome=outcome))
 
     everything = [stopped(r) if r.scenario.series == "few-macro" and r.plan is not None else r for r in everything]
     results = everything[: len(chosen)]

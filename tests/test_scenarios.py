@@ -58,7 +58,8 @@ def test_sweep_beside_a_worker_process_matches_the_sweep_in_one_process():
 @pytest.mark.slow
 def test_sweep_of_typical_sample_never_falls_and_every_point_checks(tmp_path):
     out = tmp_path / "sweep.xlsx"
-    result = run_cli("sweep", SAMPLES / "typical_campaign.xlsx", "-o", out, "--budgets", "20000:200000:20000", "--gap", 0.001)
+    result = run_cli("sweep", SAMPLES / "typical_campaign.xlsx", "-o", out, "--budgets", "20000:200000:20000",
+                     "--gap", 0.001)
     assert result.exit_code == 0, result.output
     assert "Planning scenarios" not in result.output  # no progress bar when not on a terminal
     frontier = read_table(out, "Frontier")
@@ -132,7 +133,8 @@ def test_target_engagement_agrees_with_a_sweep(tmp_path):
     for budget, point in zip(budgets, sweep):
         if point.plan is not None and point.plan.engagement >= target - 1e-6:
             assert cheapest.spend <= budget + 1e-6
-    assert check_plan(cheapest_campaign := apply_scenario(campaign, Scenario("t", target_engagement=target)), cheapest.posts).ok
+    assert check_plan(cheapest_campaign := apply_scenario(campaign, Scenario("t", target_engagement=target)),
+                      cheapest.posts).ok
     assert cheapest_campaign.settings.target_engagement == target
 
 
