@@ -225,6 +225,15 @@ def source(campaign: Campaign, rule: Rule, money=lambda value: f"{value:,.2f}") 
     return f"{SHEETS[rule.dimension]} sheet, {rule.dimension} {rule.subject}: {rule.column} {shown}"
 
 
+def where(rule: Rule) -> str:
+    """The sheet (or mix) the rule is set on: 'Niches sheet', 'Budget sheet', 'mix many-micro'."""
+    if rule.scope == "group":
+        return f"{SHEETS[rule.dimension]} sheet"
+    if rule.scope == "mix":
+        return f"mix {rule.subject}"
+    return {"campaign": "Budget sheet", "creator": "Creators sheet", "custom": "Custom rules sheet"}[rule.scope]
+
+
 def setting_words(rule: Rule) -> str:
     """The limit's setting in words, for 'raise ... from 8% to 9%': 'niche beauty min_share'."""
     if rule.scope == "group":

@@ -19,7 +19,7 @@ from models.campaign import EXCLUDE, MUST, Campaign
 from models.checker import check_plan
 from models.matrix import effective_max_posts
 from models.program import build_program
-from models.rules import SHEETS, find, parse, rule_name, setting_words, source, with_limit
+from models.rules import SHEETS, find, parse, rule_name, setting_words, source, where, with_limit
 from planner.explain import current_limit
 from planner.solve import solve, solve_campaign
 from planner.money import money
@@ -313,8 +313,7 @@ def _new_limit(campaign: Campaign, program, name: str):
         moved = info.limit + (slack if loosening_up else -slack)
         value = int(math.ceil(moved - 1e-6)) if loosening_up else max(int(math.floor(moved + 1e-6)), 0)
         text = f"{verb} {setting_words(rule)} from {limit} to {value}"
-    sheet = rule_words(campaign, name).split(",")[0].split(":")[0]
-    return value, f"{text} ({sheet})"
+    return value, f"{text} ({where(rule)})"
 
 
 def _spend_pairs(program):

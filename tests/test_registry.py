@@ -141,3 +141,20 @@ def test_the_elastic_model_relaxes_exactly_the_rule_that_cannot_hold():
     moved = {name: var.varValue for name, var in program.elastic.items() if (var.varValue or 0.0) > 1e-6}
     assert moved.keys() == {"niche_min_creators:beauty"}
     assert moved["niche_min_creators:beauty"] == pytest.approx(1.0)
+
+
+def test_a_suggestion_names_the_sheet_of_its_rule_whatever_the_limit_looks_like():
+    """The diagnosis ends each suggested change with where the rule is set; a limit written with a
+    thousands separator (a 20,000 target) is not cut at its comma."""
+    from models.rules import where
+    from planner.diagnose import explain_infeasible
+
+    campaign = every_kind(target=True)
+    kinds = {r.kind: where(r) for r in campaign_rules(campaign) + campaign_rules(every_kind())}
+    assert kinds["target_engagement"] == kinds["budget"] == kinds["min_creators"] == "Budget sheet"
+    assert kinds["group_min_share"] in ("Niches sheet", "Platforms sheet") and kinds["mix_min_share"] == "mix small"
+    assert kinds["custom_max"] == "Custom rules sheet" and kinds["must_include"] == "Creators sheet"
+    impossible = with_limit(campaign, "target_engagement", 10_000_000.0)
+    lines, suggestions = explain_infeasible(impossible, "highs")
+    target = [s for s in suggestions if s.rule == "target_engagement"]
+    assert target and target[0].change.endswith("(Budget sheet)"), [s.change for s in suggestions]
