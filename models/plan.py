@@ -44,6 +44,8 @@ class SolveOutcome:
         Solver name and version.
     gap_limit : float
         The gap at which the solver was told to stop.
+    unproven_because : str or None
+        Why a plan found is not proven within the gap, when not the time limit.
     """
 
     status: Status
@@ -53,6 +55,7 @@ class SolveOutcome:
     seconds: float
     solver: str
     gap_limit: float = 0.0
+    unproven_because: Optional[str] = None
 
     def describe(self) -> str:
         """One honest phrase: 'proven optimal (gap 0.0012%)' or 'best found, gap 2.1%'."""
@@ -62,7 +65,7 @@ class SolveOutcome:
             return f"proven optimal (gap {percent(self.gap)}, limit {percent(self.gap_limit)})"
         if self.status is Status.FEASIBLE:
             gap = "unknown" if self.gap is None else percent(self.gap)
-            return f"best found, gap {gap} (time limit reached)"
+            return f"best found, gap {gap} ({self.unproven_because or 'time limit reached'})"
         return self.status.value
 
 

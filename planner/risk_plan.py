@@ -304,4 +304,6 @@ def _kept(campaign: Campaign, posts: np.ndarray, outcome: SolveOutcome) -> Solve
     objective = sampled_cvar(factor @ plan_engagement(campaign, posts), settings.risk_level)
     gap = max(0.0, (outcome.bound - objective) / max(abs(objective), 1e-10))
     proven = outcome.bound - objective <= _room(settings.mip_gap, objective)
-    return replace(outcome, status=Status.OPTIMAL if proven else Status.FEASIBLE, objective=objective, gap=gap)
+    return replace(outcome, status=Status.OPTIMAL if proven else Status.FEASIBLE, objective=objective, gap=gap,
+                   unproven_because=None if proven else "the best-mean plan, kept: the plan fitted to the samples did "
+                                                        "worse on other draws")

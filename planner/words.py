@@ -112,7 +112,8 @@ def status_words(outcome: SolveOutcome) -> str:
     if outcome.status is Status.FEASIBLE:
         if outcome.gap is None:
             return "Best plan found before the time limit; how far it is from the best possible is not known"
-        return f"Within {percent(outcome.gap)} of the best possible; stopped at the time limit"
+        return (f"Within {percent(outcome.gap)} of the best possible; "
+                f"{outcome.unproven_because or 'stopped at the time limit'}")
     if outcome.status is Status.INFEASIBLE:
         return "No plan keeps every rule"
     return "No plan was found in the time allowed"

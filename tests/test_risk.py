@@ -284,6 +284,7 @@ def test_a_plan_that_only_fits_its_few_samples_gives_way_to_the_best_mean_plan(s
     assert plan.outcome.objective == pytest.approx(in_sample, rel=1e-12)
     assert plan.outcome.bound == pytest.approx(searched.objective, rel=1e-9) and plan.outcome.bound > in_sample
     assert plan.outcome.status.value == "best found"
+    assert "time limit" not in plan.outcome.describe() and "the best-mean plan, kept" in plan.outcome.describe()
     assert plan.outcome.gap == pytest.approx((plan.outcome.bound - in_sample) / in_sample)
     assert plan.risk.cvar == plan.risk_neutral.cvar
 
@@ -328,6 +329,8 @@ def test_a_kept_best_mean_plan_is_said_on_the_summary(tmp_path):
     assert set(read_table(out, "Allocation")["creator"]) == {"@c0"}
     cells = [str(c.value) for row in openpyxl.load_workbook(out)["Summary"].iter_rows() for c in row if c.value]
     assert any("so the best-mean plan is kept: raise risk_samples" in c for c in cells)
+    status = key_values(out, "Summary")["Status"]
+    assert "the best-mean plan, kept" in status and "time limit" not in status
     # It is the best-mean plan, so its rules are priced as any other plan's are.
     assert not any("not explained for the risk-averse plan" in c for c in cells)
     assert any(c.startswith("Engagement per extra $1,000 of budget (re-solved)") for c in cells)
