@@ -342,9 +342,14 @@ class PlainSheet:
         if not all(safe_style(index) for index in self.styles):
             raise NotPlain
         parts = [self.numbers, self.texts, self.flags]
-        rows = [np.concatenate([p[0] for p in part]) if part else np.zeros(0, np.int64) for part in parts]
-        columns = [np.concatenate([p[1] for p in part]) if part else np.zeros(0, np.int64) for part in parts]
-        values = [np.concatenate([p[2] for p in part]) if part else np.zeros(0) for part in parts]
+        self.numbers = self.texts = self.flags = None  # each kind's chunks are let go once joined
+        rows, columns, values = [], [], []
+        while parts:
+            part = parts.pop(0)
+            rows.append(np.concatenate([p[0] for p in part]) if part else np.zeros(0, np.int64))
+            columns.append(np.concatenate([p[1] for p in part]) if part else np.zeros(0, np.int64))
+            values.append(np.concatenate([p[2] for p in part]) if part else np.zeros(0))
+            del part
         height = max((int(r.max()) for r in rows if r.size), default=0)
         width = max((int(c.max()) for c in columns if c.size), default=0)
         if not height:
@@ -358,7 +363,7 @@ class PlainSheet:
         if values[1].size:
             grid[rows[1] - 1, columns[1] - 1] = np.array(strings, dtype=object)[values[1]]
         grid[rows[2] - 1, columns[2] - 1] = values[2]
-        self.numbers = self.texts = self.flags = None
+        del rows, columns, values  # the cells' places, no longer needed once the grid holds them
         return grid.tolist()
 
     def merged(self) -> tuple:
